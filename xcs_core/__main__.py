@@ -1,0 +1,62 @@
+"""``xcs demo``: trace the shipped ensemble, report its parallelism, run it both ways."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+import xcs_core as xcs
+from xcs_core.report import format_seconds, summary_row, summary_table, sync_table
+
+
+def _timed(fn, *args, rounds: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        out = fn(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def demo(models: int = 8, rounds: int = 3) -> int:
+    """Trace, analyze and run the embedded ensemble example; print the report."""
+    from xcs_core.examples import ensemble
+
+    program = ensemble.build(models)
+    result = xcs.trace(program.forward, "what is xcs?")
+    analysis = xcs.analyze(result.graph)
+    print("Embedded example: xcs_core/examples/ensemble.py "
+          f"({models} model calls of {format_seconds(ensemble.LATENCY)}, then a judge)\n")
+    print(result.graph, "\n")
+    print(summary_table([summary_row("Ensemble.forward", analysis)]))
+    blocking = sync_table(analysis)
+    if blocking:
+        print("\nserialization points:\n" + blocking)
+    with xcs.execution(executor="sequential"):
+        seq_time, seq_out = _timed(program, "what is xcs?", rounds=rounds)
+    par_time, par_out = _timed(program, "what is xcs?", rounds=rounds)
+    print(f"\nsequential: {format_seconds(seq_time)}   parallel (threads): "
+          f"{format_seconds(par_time)}   measured speedup: {seq_time / par_time:.2f}x   "
+          f"predicted: {analysis.speedup_bound:.2f}x   (median of {rounds})")
+    if seq_out != par_out:
+        print(f"MISMATCH: sequential {seq_out!r} != parallel {par_out!r}", file=sys.stderr)
+        return 1
+    print(f"same result both ways: {par_out!r}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xcs", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("demo", help="trace, report and run the embedded ensemble example")
+    run.add_argument("--models", type=int, default=8, help="number of model calls (default 8)")
+    run.add_argument("--rounds", type=int, default=3, help="timed rounds per side (default 3)")
+    args = parser.parse_args(argv)
+    return demo(args.models, args.rounds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

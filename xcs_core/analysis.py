@@ -1,0 +1,174 @@
+"""Dependency analysis: what can run at the same time, and how much faster.
+
+Every pass is one walk over the operations in program order (which is a
+topological order), so the cost is linear in operations + edges.
+
+Definitions
+-----------
+* call level: the number of leaf calls on the longest path that ends at an
+  operation (glue, inputs and serialization points count zero).  Calls on
+  one level never depend on each other: they form an *independent set*.
+* critical path: the longest path, in leaf calls and in measured seconds.
+* total time T1: the sum of all measured operation times (the sequential run);
+  critical time Tinf; the speedup bound is T1 / Tinf and, with p workers,
+  min(p, T1 / Tinf).  Brent's theorem guarantees a greedy scheduler at least
+  T1 / (T1 / p + Tinf).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xcs_core.ir import ComputationGraph, Operation, OpKind
+
+__all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
+
+
+def call_levels(graph: ComputationGraph) -> list[list[int]]:
+    """Leaf-call ids grouped by call level (see module doc)."""
+    level: dict[int, int] = {}
+    groups: list[list[int]] = []
+    for op in graph:
+        base = max((level[d] for d in graph.dependencies(op)), default=0)
+        if op.kind is OpKind.CALL:
+            while len(groups) <= base:
+                groups.append([])
+            groups[base].append(op.id)
+            base += 1
+        level[op.id] = base
+    return groups
+
+
+@dataclass(frozen=True)
+class SyncPoint:
+    """A place where Python needed a concrete value."""
+
+    op_id: int
+    site: str
+    reason: str
+    blocking: bool  # True when the value came from a leaf call (so later work waits)
+
+
+@dataclass
+class Analysis:
+    """Dependency information and the parallelism summary of one graph."""
+
+    graph: ComputationGraph
+    use_def: dict[int, tuple[int, tuple[int, ...]]]
+    control: dict[int, tuple[int, ...]]
+    levels: list[list[int]]
+    independent_sets: list[list[int]]
+    critical_path: list[int]
+    critical_path_calls: int
+    critical_time: float
+    total_time: float
+    sync_points: list[SyncPoint]
+    patterns: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        return sum(len(level) for level in self.levels)
+
+    @property
+    def max_width(self) -> int:
+        """Most leaf calls on one level: how many could run at once."""
+        return max((len(level) for level in self.levels), default=0)
+
+    @property
+    def speedup_bound(self) -> float:
+        """T1 / Tinf: the best any number of workers can do."""
+        if self.critical_time <= 0:
+            return 1.0
+        return max(1.0, self.total_time / self.critical_time)
+
+    def predicted_speedup(self, workers: int | None = None) -> float:
+        """Upper bound with ``workers`` workers: min(p, T1 / Tinf)."""
+        bound = self.speedup_bound
+        return bound if workers is None else min(float(workers), bound)
+
+    def brent_speedup(self, workers: int) -> float:
+        """Speedup any greedy scheduler reaches with ``workers``: T1 / (T1/p + Tinf)."""
+        if self.total_time <= 0:
+            return 1.0
+        return self.total_time / (self.total_time / workers + self.critical_time)
+
+    def summary(self, workers: int | None = None) -> dict[str, Any]:
+        """Plain numbers for tables and JSON."""
+        return {
+            "operations": len(self.graph),
+            "calls": self.calls,
+            "independent_sets": len(self.independent_sets),
+            "max_width": self.max_width,
+            "critical_path_calls": self.critical_path_calls,
+            "critical_time": self.critical_time,
+            "total_time": self.total_time,
+            "speedup_bound": self.speedup_bound,
+            "predicted_speedup": self.predicted_speedup(workers),
+            "sync_points": sum(1 for s in self.sync_points if s.blocking),
+            "maps": [m.describe() for m in self.patterns.maps] if self.patterns else [],
+            "reduces": [r.describe() for r in self.patterns.reduces] if self.patterns else [],
+        }
+
+
+def analyze(graph: ComputationGraph) -> Analysis:
+    """Use-def chains, levels, critical path, sync points and patterns of ``graph``."""
+    from xcs_core.patterns import find_patterns
+
+    use_def: dict[int, tuple[int, list[int]]] = {}
+    control: dict[int, tuple[int, ...]] = {}
+    longest: dict[int, float] = {}
+    calls_on_path: dict[int, int] = {}
+    via: dict[int, int | None] = {}
+    total = 0.0
+    for op in graph:
+        for ref in op.outputs:
+            use_def[ref.id] = (op.id, [])
+        for ref in op.inputs:
+            use_def[ref.id][1].append(op.id)
+        data = {use_def[r.id][0] for r in op.inputs}
+        control[op.id] = tuple(d for d in graph.dependencies(op) if d not in data)
+        deps = graph.dependencies(op)
+        best = max(deps, key=lambda d: longest[d], default=None)
+        longest[op.id] = op.duration + (longest[best] if best is not None else 0.0)
+        via[op.id] = best
+        calls_on_path[op.id] = (op.kind is OpKind.CALL) + max(
+            (calls_on_path[d] for d in deps), default=0)
+        if op.kind in (OpKind.CALL, OpKind.GLUE):
+            total += op.duration
+    levels = call_levels(graph)
+    end = max(longest, key=lambda k: longest[k], default=None)
+    path: list[int] = []
+    while end is not None:
+        path.append(end)
+        end = via[end]
+    path.reverse()
+    return Analysis(
+        graph=graph,
+        use_def={k: (p, tuple(u)) for k, (p, u) in use_def.items()},
+        control=control,
+        levels=levels,
+        independent_sets=[ids for ids in levels if len(ids) > 1],
+        critical_path=path,
+        critical_path_calls=max(calls_on_path.values(), default=0),
+        critical_time=longest[path[-1]] if path else 0.0,
+        total_time=total,
+        sync_points=_sync_points(graph, calls_on_path),
+        patterns=find_patterns(graph, levels),
+    )
+
+
+def _sync_points(graph: ComputationGraph, calls_on_path: dict[int, int]) -> list[SyncPoint]:
+    points = []
+    for op in graph:
+        if op.kind is OpKind.SYNC:
+            forced = op.inputs[0] if op.inputs else None
+            blocking = forced is not None and calls_on_path[graph.producer(forced).id] > 0
+            points.append(SyncPoint(op.id, op.site, str(op.meta.get("reason", "")), blocking))
+    return points
+
+
+def describe(op: Operation) -> str:
+    """``target @ file:line`` for messages."""
+    return f"{op.target} @ {op.site}" if op.site else op.target

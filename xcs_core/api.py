@@ -1,0 +1,237 @@
+"""The public API: ``op``, ``Operator``, ``jit``, ``execution`` and ``value``.
+
+``@op`` marks the unit of work (one leaf call = one operation).  ``@jit``
+marks the boundary inside which leaf calls are dispatched to an executor and
+run in parallel where the dataflow allows.  ``execution(...)`` switches the
+executor for every jitted call in its scope (the pytest plugin's A/B runs).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import sys
+import types
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, overload
+
+from xcs_core import sites, tracing
+from xcs_core import values as values_module
+from xcs_core.executors import get_executor, validate_executor, validate_max_workers
+from xcs_core.scheduler import Node, Scheduler, resolve
+from xcs_core.values import Traced
+
+__all__ = ["JitFunction", "LeafOp", "Operator", "XcsWarning", "execution", "jit", "op",
+           "value"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_settings: contextvars.ContextVar[types.MappingProxyType] = contextvars.ContextVar(
+    "xcs_execution", default=types.MappingProxyType({}))
+
+
+class XcsWarning(UserWarning):
+    """xcs fell back to plain sequential execution for a call it cannot trace."""
+
+
+# -- leaf operations ------------------------------------------------------------------
+class LeafOp:
+    """A function whose every call is one operation (see ``op``)."""
+
+    def __init__(self, fn: Callable[..., Any], effect: bool) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn, self.effect = fn, effect
+        self.target = getattr(fn, "__qualname__", repr(fn))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ctx = tracing.current()
+        if ctx is None:
+            return self.fn(*args, **kwargs)
+        return ctx.call(self.target, self.fn, args, kwargs, self.effect, sites.user_frame())
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<xcs.op {self.target}{' effect' if self.effect else ''}>"
+
+
+@overload
+def op(fn: F) -> F: ...
+@overload
+def op(*, effect: bool = False) -> Callable[[F], F]: ...
+
+
+def op(fn: Any = None, *, effect: bool = False) -> Any:
+    """Mark ``fn`` as a leaf operation: each call is executed as one unit.
+
+    ``effect=True`` marks calls with side effects (writes, sends): they run
+    after every earlier call has finished, in program order, and code after
+    them continues only once they are done.
+    """
+    if fn is None:
+        return lambda f: op(f, effect=effect)
+    if not callable(fn):
+        raise TypeError(f"xcs.op: expected a function, got {type(fn).__name__} {fn!r}")
+    if not isinstance(effect, bool):
+        raise TypeError(f"xcs.op: effect must be True or False, got {effect!r}")
+    return LeafOp(fn, effect)
+
+
+class Operator:
+    """A unit of a compound program with ``forward(self, inputs)``.
+
+    Calling an operator is one leaf call (like a model wrapper) unless its
+    class is decorated with ``@xcs.jit``, in which case ``forward`` is traced
+    through and its own calls join the caller's graph.
+    """
+
+    effect: bool = False
+    __xcs_jit__: JitFunction | None = None
+
+    def forward(self, inputs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__qualname__} must define forward(self, inputs)")
+
+    def __call__(self, inputs: Any) -> Any:
+        jitted = type(self).__xcs_jit__
+        if jitted is not None:
+            return jitted(self, inputs)
+        ctx = tracing.current()
+        if ctx is None:
+            return self.forward(inputs)
+        return ctx.call(type(self).__qualname__, self.forward, (inputs,), {}, self.effect,
+                        sites.user_frame())
+
+
+# -- jit ----------------------------------------------------------------------------------
+class JitFunction:
+    """A function whose leaf calls run in parallel where the dataflow allows."""
+
+    def __init__(self, fn: Callable[..., Any], executor: str | None,
+                 max_workers: int | None) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn, self.executor, self.max_workers = fn, executor, max_workers
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if tracing.current() is not None:  # nested: join the caller's graph
+            return self.fn(*args, **kwargs)
+        override = _settings.get()
+        name = override.get("executor") or self.executor or "threads"
+        workers = override.get("max_workers") or self.max_workers
+        executor = get_executor(name, workers)
+        if not executor.parallel:
+            return self.fn(*args, **kwargs)
+        return _run(self.fn, args, kwargs, executor, override.get("observer"))
+
+    def __repr__(self) -> str:
+        return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
+         observer: Callable[[tracing.Context], None] | None) -> Any:
+    """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary)."""
+    sched = Scheduler(executor.submit, executor.max_workers)
+    ctx = tracing.Context(tracing.RUN, sched, boundary=sys._getframe(), keep=observer is not None)
+    error: BaseException | None = None
+    out: Any = None
+    with tracing._activate(ctx):
+        try:
+            out = fn(*args, **kwargs)
+        except tracing.DeferredFailure:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
+            error = exc
+        sched.wait_all()
+    if observer is not None:
+        observer(ctx)
+    failed = sched.first_failure()
+    if failed is not None:
+        raise _at_call_site(failed) from None
+    if error is not None:
+        raise error
+    return resolve(out)
+
+
+def _at_call_site(node: Node) -> BaseException:
+    """The node's exception, with the user's call-site frame in its traceback."""
+    exc = node.exc
+    if node.frame is not None:
+        frame, lasti, line = node.frame
+        exc = exc.with_traceback(types.TracebackType(exc.__traceback__, frame, lasti, line))
+        node.frame = None
+    return exc
+
+
+def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None) -> Any:
+    """Run the leaf calls of ``fn`` (a function or ``Operator`` class) in parallel.
+
+    Results, exceptions and the order of effects are those of plain Python;
+    see ``docs/execution.md``.  ``executor`` and ``max_workers`` set this
+    function's defaults; ``xcs.execution(...)`` overrides them in a scope.
+    """
+    if executor is not None:
+        validate_executor(executor, "jit(executor=...)")
+    if max_workers is not None:
+        validate_max_workers(max_workers, "jit(max_workers=...)")
+    if fn is None:
+        return lambda f: jit(f, executor=executor, max_workers=max_workers)
+    if isinstance(fn, type):
+        if not issubclass(fn, Operator):
+            raise TypeError(f"xcs.jit: a class must subclass xcs.Operator, got {fn.__qualname__}")
+        fn.__xcs_jit__ = JitFunction(fn.forward, executor, max_workers)
+        return fn
+    if not callable(fn):
+        raise TypeError(f"xcs.jit: expected a function or an Operator class, got "
+                        f"{type(fn).__name__} {fn!r}")
+    reason = _untraceable(fn)
+    if reason:
+        warnings.warn(f"xcs.jit: {getattr(fn, '__qualname__', fn)!r} runs as plain sequential "
+                      f"Python: {reason}", XcsWarning, stacklevel=2)
+        return fn
+    return JitFunction(fn, executor, max_workers)
+
+
+def _untraceable(fn: Any) -> str:
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        return "generator functions yield values lazily and cannot be traced"
+    if inspect.iscoroutinefunction(fn):
+        return "async functions are not supported by the thread executor"
+    return ""
+
+
+@contextmanager
+def execution(executor: str | None = None, max_workers: int | None = None,
+              observer: Callable[[tracing.Context], None] | None = None) -> Iterator[None]:
+    """Switch every jitted call in this scope to ``executor`` / ``max_workers``.
+
+    ``observer(ctx)`` is called after each jitted run with its context (the
+    runtime nodes, timings and workers), e.g. to draw a timeline.
+    """
+    if executor is not None:
+        validate_executor(executor, "execution(executor=...)")
+    if max_workers is not None:
+        validate_max_workers(max_workers, "execution(max_workers=...)")
+    new = dict(_settings.get())
+    new.update({k: v for k, v in (("executor", executor), ("max_workers", max_workers),
+                                  ("observer", observer)) if v is not None})
+    token = _settings.set(types.MappingProxyType(new))
+    try:
+        yield
+    finally:
+        _settings.reset(token)
+
+
+def value(obj: Any) -> Any:
+    """The concrete value of ``obj``: waits for pending results, also inside containers.
+
+    Use it before handing a result to code that checks exact types (C
+    extensions, ``json``) or compares it with ``is``.
+    """
+    if type(obj) is Traced:
+        return values_module._RT.force(obj, "xcs.value()")
+    return resolve(obj)

@@ -1,0 +1,1 @@
+"""Example programs shipped with xcs (used by ``xcs demo`` and the docs)."""

@@ -1,0 +1,271 @@
+"""The dataflow IR: frozen values and operations, and the graph that holds them.
+
+Design
+------
+* ``ValueRef`` names one SSA value. Every value is defined by exactly one
+  operation (its producer) and may be used by any number of later operations.
+* ``Operation`` is one node: an id, a kind (``OpKind``), a human readable
+  ``target`` (the callable's qualified name, or the glue operation), the
+  values it reads and defines, control edges (ordering without data), the
+  call site as ``file:line``, the effect flag and free-form ``meta``
+  (measured duration, serialization reason, ...).
+* ``ComputationGraph`` keeps operations in program order, which is always a
+  topological order: an operation can only read values defined before it.
+  ``lint()`` checks exactly that, plus SSA (one definition per value).
+
+The graph is plain data: it prints one line per operation (``str(graph)``),
+renders to Graphviz DOT, and round-trips through JSON.  Analyses live in
+``xcs_core.analysis``; this module only answers structural questions.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef"]
+
+SCHEMA_VERSION = 1
+
+
+class GraphError(ValueError):
+    """A graph violates an IR invariant (SSA, ordering, dangling reference)."""
+
+
+class OpKind(str, enum.Enum):
+    """What an operation is.
+
+    INPUT   an argument of the traced function (defines one value, runs nothing)
+    CALL    a leaf call (``@xcs.op`` function or ``Operator``): the unit of work
+    GLUE    Python on traced values: attribute/item access, arithmetic, methods
+    SYNC    a serialization point: Python needed a concrete value here; every
+            later operation is ordered after it
+    """
+
+    INPUT = "input"
+    CALL = "call"
+    GLUE = "glue"
+    SYNC = "sync"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRef:
+    """One SSA value, identified by a graph-unique integer."""
+
+    id: int
+
+    def __str__(self) -> str:
+        return f"%{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One node of the graph; immutable once built."""
+
+    id: int
+    kind: OpKind
+    target: str
+    inputs: tuple[ValueRef, ...] = ()
+    outputs: tuple[ValueRef, ...] = ()
+    control: tuple[int, ...] = ()
+    site: str = ""
+    effect: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def duration(self) -> float:
+        """Measured wall time in seconds (0.0 when not measured)."""
+        return float(self.meta.get("duration", 0.0))
+
+    def __str__(self) -> str:
+        outs = ", ".join(map(str, self.outputs)) or "_"
+        args = ", ".join(map(str, self.inputs))
+        ctrl = f" after {list(self.control)}" if self.control else ""
+        eff = " !effect" if self.effect else ""
+        site = f"  # {self.site}" if self.site else ""
+        return f"{outs} = {self.kind.value}[{self.id}] {self.target}({args}){ctrl}{eff}{site}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "target": self.target,
+            "inputs": [v.id for v in self.inputs],
+            "outputs": [v.id for v in self.outputs],
+            "control": list(self.control),
+            "site": self.site,
+            "effect": self.effect,
+            "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(
+            id=int(data["id"]),
+            kind=OpKind(data["kind"]),
+            target=str(data["target"]),
+            inputs=tuple(ValueRef(int(i)) for i in data.get("inputs", ())),
+            outputs=tuple(ValueRef(int(i)) for i in data.get("outputs", ())),
+            control=tuple(int(i) for i in data.get("control", ())),
+            site=str(data.get("site", "")),
+            effect=bool(data.get("effect", False)),
+            meta=dict(data.get("meta", {})),
+        )
+
+
+class ComputationGraph:
+    """Operations in program order, with producer and user indexes.
+
+    Construction validates the invariants (see ``lint``), so every graph
+    object in the program is well formed.
+    """
+
+    def __init__(self, operations: Iterable[Operation], outputs: Sequence[ValueRef] = ()):
+        self._ops: tuple[Operation, ...] = tuple(operations)
+        self.outputs: tuple[ValueRef, ...] = tuple(outputs)
+        self._by_id: dict[int, Operation] = {}
+        self._producer: dict[int, int] = {}
+        self._deps: dict[int, tuple[int, ...]] = {}
+        self._users: dict[int, list[int]] = {}
+        self._index()
+
+    # -- construction -------------------------------------------------------
+    def _index(self) -> None:
+        for op in self._ops:
+            if op.id in self._by_id:
+                raise GraphError(f"operation id {op.id} appears twice")
+            deps: dict[int, None] = {}
+            for ref in op.inputs:
+                producer = self._producer.get(ref.id)
+                if producer is None:
+                    raise GraphError(f"{op}: reads {ref} before any operation defines it")
+                deps[producer] = None
+            for cid in op.control:
+                if cid not in self._by_id:
+                    raise GraphError(f"{op}: control edge to unknown or later operation {cid}")
+                deps[cid] = None
+            for ref in op.outputs:
+                if ref.id in self._producer:
+                    raise GraphError(f"{op}: redefines {ref} (SSA: one definition per value)")
+                self._producer[ref.id] = op.id
+            self._by_id[op.id] = op
+            self._deps[op.id] = tuple(deps)
+            self._users[op.id] = []
+            for d in deps:
+                self._users[d].append(op.id)
+        for ref in self.outputs:
+            if ref.id not in self._producer:
+                raise GraphError(f"graph output {ref} is not defined by any operation")
+
+    def lint(self) -> None:
+        """Re-check the invariants; raises ``GraphError`` naming the bad operation."""
+        ComputationGraph(self._ops, self.outputs)
+
+    # -- queries ------------------------------------------------------------
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self._ops)
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __getitem__(self, op_id: int) -> Operation:
+        return self._by_id[op_id]
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        return self._ops
+
+    def calls(self) -> list[Operation]:
+        """The leaf calls, in program order."""
+        return [op for op in self._ops if op.kind is OpKind.CALL]
+
+    def producer(self, ref: ValueRef) -> Operation:
+        return self._by_id[self._producer[ref.id]]
+
+    def dependencies(self, op: Operation | int) -> tuple[int, ...]:
+        """Ids of the operations ``op`` must wait for (data and control edges)."""
+        return self._deps[op if isinstance(op, int) else op.id]
+
+    def users(self, op: Operation | int) -> tuple[int, ...]:
+        """Ids of the operations that wait for ``op``."""
+        return tuple(self._users[op if isinstance(op, int) else op.id])
+
+    def topological_levels(self) -> list[list[int]]:
+        """ASAP levels over all operations: level(op) = 1 + max(level(deps))."""
+        level: dict[int, int] = {}
+        levels: list[list[int]] = []
+        for op in self._ops:
+            lv = 1 + max((level[d] for d in self._deps[op.id]), default=-1)
+            level[op.id] = lv
+            if lv == len(levels):
+                levels.append([])
+            levels[lv].append(op.id)
+        return levels
+
+    def independent_sets(self) -> list[list[int]]:
+        """Groups of two or more leaf calls that may run at the same time.
+
+        Calls are levelled by the number of calls on the longest path that
+        reaches them (glue, inputs and serialization points cost nothing), so
+        two calls in one group never depend on each other.
+        """
+        from xcs_core.analysis import call_levels
+
+        return [ids for ids in call_levels(self) if len(ids) > 1]
+
+    # -- rendering ----------------------------------------------------------
+    def __str__(self) -> str:
+        lines = [str(op) for op in self._ops]
+        if self.outputs:
+            lines.append("return " + ", ".join(map(str, self.outputs)))
+        return "\n".join(lines)
+
+    def to_dot(self) -> str:
+        """Graphviz DOT source: calls as boxes, effects red, sync points as diamonds."""
+        shape = {OpKind.CALL: "box", OpKind.GLUE: "ellipse", OpKind.SYNC: "diamond",
+                 OpKind.INPUT: "invhouse"}
+        out = ["digraph xcs {", "  rankdir=TB;"]
+        for op in self._ops:
+            label = json.dumps(f"{op.target}\n{op.site}" if op.site else op.target)
+            color = ', color="red"' if op.effect else ""
+            out.append(f"  n{op.id} [label={label}, shape={shape[op.kind]}{color}];")
+        for op in self._ops:
+            data = {self._producer[r.id] for r in op.inputs}
+            for d in self._deps[op.id]:
+                style = "" if d in data else " [style=dashed]"
+                out.append(f"  n{d} -> n{op.id}{style};")
+        out.append("}")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "operations": [op.to_dict() for op in self._ops],
+            "outputs": [v.id for v in self.outputs],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ComputationGraph:
+        if data.get("schema") != SCHEMA_VERSION:
+            raise GraphError(
+                f"graph schema {data.get('schema')!r} is not supported (expected {SCHEMA_VERSION})"
+            )
+        ops = [Operation.from_dict(d) for d in data["operations"]]
+        return cls(ops, [ValueRef(int(i)) for i in data.get("outputs", ())])
+
+    @classmethod
+    def from_json(cls, text: str) -> ComputationGraph:
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComputationGraph):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,325 @@
+"""Dataflow scheduling of runtime nodes: one loop, shared by every executor.
+
+Policy
+------
+* A node starts the moment all of its inputs are ready; there is no
+  level-by-level barrier.
+* At most ``max_workers`` nodes run at once.  When more are ready than there
+  are free workers, the node with the longest estimated remaining path
+  (its own estimated duration plus that of the longest known chain of
+  dependents) goes first; ties go to program order.
+* Glue nodes (cheap Python on values, see ``xcs_core.values``) are never
+  dispatched: they run inline on the thread that completes their last input,
+  fused into that node's completion.
+* The executor is injected as a ``submit(callable)`` function, so threads,
+  processes or a cluster only decide *where* a node runs, never *when*.
+* A pool worker that needs a value which is queued but not started runs that
+  node itself (work stealing).  Nested jitted calls inside leaf calls
+  therefore never deadlock, even with a single worker.  Any other thread
+  waits, so ``max_workers`` and the priority order are respected.
+* When a node fails, nodes queued after it in program order are cancelled:
+  plain Python would never have reached them.  Everything before it runs.
+
+State (per node, guarded by the scheduler's condition)
+------------------------------------------------------
+``state`` WAITING -> QUEUED -> RUNNING -> DONE | FAILED; ``waiting`` counts
+unfinished inputs; ``dependents`` lists nodes to notify; ``height`` is the
+priority.  The scheduler holds the ready heap, the running count and the
+number of unfinished nodes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from xcs_core.ir import OpKind
+
+__all__ = ["Cancelled", "Node", "Scheduler", "execute", "resolve", "wait"]
+
+WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
+_PROPAGATION_LIMIT = 64
+_estimates: dict[str, float] = {}
+_DEFAULT_ESTIMATE = 1e-3
+_worker = threading.local()
+
+
+class Cancelled(Exception):
+    """A node that never ran because an earlier node (in program order) failed."""
+
+
+class Node:
+    """One runtime operation (leaf call, glue, input or serialization point)."""
+
+    __slots__ = ("seq", "kind", "target", "fn", "args", "kwargs", "inputs", "site", "frame",
+                 "effect", "state", "value", "exc", "waiting", "dependents", "sched", "owner",
+                 "start", "end", "worker", "height", "reason")
+
+    def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
+                 kwargs: dict | None = None, inputs: list[Node] | None = None,
+                 site: str = "", effect: bool = False) -> None:
+        self.seq, self.kind, self.target, self.fn = seq, kind, target, fn
+        self.args, self.kwargs, self.inputs = args, kwargs or {}, inputs or []
+        self.site, self.frame, self.effect = site, None, effect
+        self.state, self.value, self.exc = WAITING, None, None
+        self.waiting, self.dependents, self.sched, self.owner = 0, [], None, None
+        self.start = self.end = 0.0
+        self.worker, self.height, self.reason = 0, 0.0, ""
+
+    def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
+        """Mark as already computed (used when a node runs synchronously)."""
+        self.value, self.state, self.start, self.end = value, DONE, start, end
+        self.worker = threading.get_ident()
+        return self
+
+    def __repr__(self) -> str:
+        return f"<node {self.seq} {self.target} at {self.site}>"
+
+
+def in_worker() -> bool:
+    """True on a thread that a scheduler dispatched a node to."""
+    return getattr(_worker, "active", False)
+
+
+def resolve(obj: Any, _seen: set[int] | None = None) -> Any:
+    """Replace finished stand-ins by their values, in place for mutable containers.
+
+    Lists, dicts and dataclass fields are updated in place (plain Python would
+    have held the concrete value there); tuples are rebuilt.
+    """
+    from xcs_core.values import Traced
+
+    if type(obj) is Traced:
+        return wait(obj._xcs_node)
+    if type(obj) in _SCALARS:
+        return obj
+    seen = _seen if _seen is not None else set()
+    if id(obj) in seen:
+        return obj
+    if isinstance(obj, list):
+        seen.add(id(obj))
+        for i, item in enumerate(obj):
+            new = resolve(item, seen)
+            if new is not item:
+                obj[i] = new
+    elif isinstance(obj, dict):
+        seen.add(id(obj))
+        for key, item in list(obj.items()):
+            new = resolve(item, seen)
+            if new is not item:
+                obj[key] = new
+    elif isinstance(obj, tuple):
+        seen.add(id(obj))
+        items = [resolve(item, seen) for item in obj]
+        if any(a is not b for a, b in zip(items, obj)):
+            return type(obj)._make(items) if hasattr(obj, "_fields") else type(obj)(items)
+    elif hasattr(type(obj), "__dataclass_fields__") and not isinstance(obj, type):
+        seen.add(id(obj))
+        for name in type(obj).__dataclass_fields__:
+            item = getattr(obj, name, None)
+            new = resolve(item, seen)
+            if new is not item:
+                object.__setattr__(obj, name, new)
+    return obj
+
+
+_SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+
+
+def execute(node: Node) -> tuple[Any, BaseException | None]:
+    """Run one node's callable on the current thread; returns (value, exception)."""
+    try:
+        args = resolve(node.args)
+        kwargs = resolve(node.kwargs) if node.kwargs else {}
+    except BaseException as exc:  # an input failed on another scheduler
+        return None, exc
+    node.worker = threading.get_ident()
+    node.start = time.perf_counter()
+    try:
+        value, exc = node.fn(*args, **kwargs), None
+    except BaseException as error:  # noqa: BLE001 - re-raised in program order
+        value, exc = None, error
+    node.end = time.perf_counter()
+    if exc is None and node.kind is OpKind.CALL:
+        old = _estimates.get(node.target)
+        spent = node.end - node.start
+        _estimates[node.target] = spent if old is None else 0.7 * old + 0.3 * spent
+    return value, exc
+
+
+def _estimate(node: Node) -> float:
+    """Expected duration: running average per callable; glue costs nothing."""
+    if node.kind is not OpKind.CALL:
+        return 0.0
+    return _estimates.get(node.target, _DEFAULT_ESTIMATE)
+
+
+def wait(node: Node) -> Any:
+    """The node's value, raising its exception; steals queued work on pool workers."""
+    if node.state < DONE:
+        node.sched.wait(node)
+    if node.state == FAILED:
+        raise node.exc
+    return node.value
+
+
+class Scheduler:
+    """Ready heap plus running count for one jitted call; see the module doc."""
+
+    def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int) -> None:
+        self.cond = threading.Condition()
+        self._submit = submit
+        self.max_workers = max_workers
+        self._heap: list[tuple[float, int, Node]] = []
+        self._running = 0
+        self.unfinished = 0
+        self.failed_seq: float = float("inf")
+        self.failures: list[Node] = []
+
+    # -- adding nodes -----------------------------------------------------------
+    def add(self, node: Node) -> None:
+        """Register a new node; it starts once its inputs are done."""
+        node.sched = self
+        inline: list[Node] = []
+        with self.cond:
+            self.unfinished += 1
+            node.height = _estimate(node)
+            for dep in node.inputs:
+                if dep.state == FAILED:
+                    self._fail_locked(node, dep.exc)
+                    return
+                if dep.state != DONE and dep.sched is self:
+                    node.waiting += 1
+                    dep.dependents.append(node)
+            self._raise_heights(node)
+            if node.waiting == 0:
+                self._ready_locked(node, inline)
+            self._pump_locked()
+        self._run_inline(inline)
+
+    def _raise_heights(self, node: Node) -> None:
+        stack, hops = [node], 0
+        while stack and hops < _PROPAGATION_LIMIT:
+            child = stack.pop()
+            hops += 1
+            for dep in child.inputs:
+                if dep.sched is not self or dep.state > QUEUED:
+                    continue
+                height = _estimate(dep) + child.height
+                if height > dep.height:
+                    dep.height = height
+                    if dep.state == QUEUED:
+                        heapq.heappush(self._heap, (-height, dep.seq, dep))
+                    stack.append(dep)
+
+    def _ready_locked(self, node: Node, inline: list[Node]) -> None:
+        if node.seq > self.failed_seq:
+            self._fail_locked(node, Cancelled())
+        elif node.kind is OpKind.GLUE:
+            node.state = RUNNING
+            inline.append(node)
+        else:
+            node.state = QUEUED
+            heapq.heappush(self._heap, (-node.height, node.seq, node))
+
+    def _pump_locked(self) -> None:
+        while self._running < self.max_workers and self._heap:
+            height, _, node = heapq.heappop(self._heap)
+            if node.state != QUEUED or -height != node.height:
+                continue
+            if node.seq > self.failed_seq:
+                self._fail_locked(node, Cancelled())
+                continue
+            node.state = RUNNING
+            self._running += 1
+            self._submit(lambda node=node: self._work(node))
+
+    # -- running ----------------------------------------------------------------
+    def _work(self, node: Node) -> None:
+        previous = getattr(_worker, "active", False)
+        _worker.active = True
+        try:
+            value, exc = execute(node)
+        finally:
+            _worker.active = previous
+        self._finish(node, value, exc, dispatched=True)
+
+    def _run_inline(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            self._finish(node, *execute(node))
+
+    def _finish(self, node: Node, value: Any, exc: BaseException | None,
+                dispatched: bool = False) -> None:
+        inline: list[Node] = []
+        with self.cond:
+            if dispatched:
+                self._running -= 1
+            if exc is None:
+                node.value, node.state = value, DONE
+                self.unfinished -= 1
+                for dep in node.dependents:
+                    dep.waiting -= 1
+                    if dep.waiting == 0 and dep.state == WAITING:
+                        self._ready_locked(dep, inline)
+                node.dependents, node.args, node.kwargs = [], (), {}
+            else:
+                self.failed_seq = min(self.failed_seq, node.seq)
+                self._fail_locked(node, exc)
+            self._pump_locked()
+            self.cond.notify_all()
+        self._run_inline(inline)
+
+    def _fail_locked(self, node: Node, exc: BaseException) -> None:
+        """Fail ``node`` and, transitively, every node waiting on it."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.state >= DONE:
+                continue
+            current.state, current.exc = FAILED, exc
+            self.unfinished -= 1
+            if current is node and not isinstance(exc, Cancelled):
+                self.failures.append(node)
+            stack.extend(current.dependents)
+            current.dependents, current.args, current.kwargs = [], (), {}
+
+    # -- waiting ----------------------------------------------------------------
+    def wait(self, node: Node) -> None:
+        """Block until ``node`` finishes; a pool worker runs queued nodes itself."""
+        if in_worker():
+            self._steal(node)
+        with self.cond:
+            while node.state < DONE:
+                self.cond.wait()
+
+    def _steal(self, node: Node) -> None:
+        for dep in node.inputs:
+            if dep.state < DONE and dep.sched is not None:
+                dep.sched._steal(dep)
+        with self.cond:
+            if node.state != QUEUED:
+                return
+            node.state = RUNNING
+        self._finish(node, *execute(node))
+
+    def first_failure(self) -> Node | None:
+        """The failed node earliest in program order (cancelled nodes excluded)."""
+        with self.cond:
+            return min(self.failures, key=lambda n: n.seq, default=None)
+
+    def wait_all(self) -> None:
+        """Block until every node added so far has finished (or was cancelled)."""
+        if in_worker():
+            while True:
+                with self.cond:
+                    queued = [n for _, _, n in self._heap if n.state == QUEUED]
+                if not queued:
+                    break
+                for node in queued:
+                    self._steal(node)
+        with self.cond:
+            while self.unfinished > 0:
+                self.cond.wait()

@@ -1,0 +1,98 @@
+"""Call sites: where in the user's code an operation happened.
+
+Two questions are answered here, both cheaply enough for every leaf call:
+
+* ``user_frame()`` - the innermost frame outside the xcs packages, whose
+  ``file:line`` names the call site in reports and error messages.
+* ``guarded(frame, boundary)`` - is this call lexically inside a ``try``
+  statement with handlers, in any frame between the call and the jit
+  boundary?  Such a call must raise *at its own line* so that the same
+  ``except`` catches it, so the runtime runs it synchronously instead of
+  deferring it.  The answer is computed once per source file (all lines
+  inside ``try`` bodies) and is conservative: code without source counts as
+  guarded.
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import os
+import sys
+import threading
+from types import FrameType
+
+__all__ = ["format_site", "guarded", "user_frame"]
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_EXAMPLES = _PACKAGE + "examples" + os.sep
+_guarded_lines: dict[str, frozenset[int] | None] = {}
+_lock = threading.Lock()
+
+
+def _internal(filename: str) -> bool:
+    return filename.startswith(_PACKAGE) and not filename.startswith(_EXAMPLES)
+
+
+def user_frame(depth: int = 1) -> FrameType | None:
+    """The innermost caller frame that is not xcs code (``None`` if there is none)."""
+    frame: FrameType | None = sys._getframe(depth)
+    while frame is not None and _internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def format_site(frame: FrameType | None) -> str:
+    """``path:line`` of a frame, with the path relative to the working directory."""
+    if frame is None:
+        return "<unknown>"
+    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def short_path(filename: str) -> str:
+    """A path relative to the working directory when that is shorter."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return filename
+    return rel if len(rel) < len(filename) else filename
+
+
+def _try_lines(filename: str) -> frozenset[int] | None:
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    lines: set[int] = set()
+    try_types = tuple(t for t in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if t)
+    for node in ast.walk(tree):
+        if isinstance(node, try_types) and node.handlers:
+            first, last = node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno
+            lines.update(range(first, last + 1))
+    return frozenset(lines)
+
+
+def _lines_for(filename: str) -> frozenset[int] | None:
+    try:
+        return _guarded_lines[filename]
+    except KeyError:
+        pass
+    lines = _try_lines(filename)
+    with _lock:
+        _guarded_lines[filename] = lines
+    return lines
+
+
+def guarded(frame: FrameType | None, boundary: FrameType | None) -> bool:
+    """True if any frame from ``frame`` up to (excluding) ``boundary`` is inside a ``try``."""
+    while frame is not None and frame is not boundary:
+        filename = frame.f_code.co_filename
+        if not _internal(filename):
+            lines = _lines_for(filename)
+            if lines is None or frame.f_lineno in lines:
+                return True
+        frame = frame.f_back
+    return False

@@ -1,0 +1,351 @@
+"""Tracing: turn one run of plain Python into runtime nodes and an SSA graph.
+
+A ``Context`` is the current trace of one thread (a thread-local stack swapped
+by small context managers, as in JAX).  It has two modes:
+
+* ``record`` (``xcs.trace``): every leaf call runs at once, inline, and is
+  timed; arguments and results are ``Traced`` stand-ins so that glue on them
+  (``a.text.upper()``) is recorded; every place Python needs a concrete value
+  is recorded as a serialization point.  The result is a ``TraceResult``
+  holding the ``ComputationGraph``.
+* ``run`` (``xcs.jit`` with a parallel executor): a leaf call is handed to the
+  scheduler and returns a pending stand-in at once; Python continues until it
+  needs a concrete value, and only then waits.  See ``docs/execution.md`` for
+  the rules that keep this identical to plain Python (effects are barriers,
+  calls inside ``try`` run synchronously, failures surface in program order).
+
+The graph is built from the nodes after the run (``build_graph``); control
+edges are derived from program order: every operation is ordered after the
+latest serialization point or effect, and an effect after everything before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from xcs_core import sites, values
+from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
+from xcs_core.scheduler import DONE, FAILED, Node, Scheduler, execute, resolve, wait
+from xcs_core.values import Traced
+
+__all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace"]
+
+_state = threading.local()
+RECORD, RUN = "record", "run"
+# Method names that never mutate their receiver on str/bytes/numbers/tuples and
+# the read-only methods of dict/list/set: calls of these stay lazy on pending values.
+PURE_METHODS = frozenset(
+    name for typ in (str, bytes, int, float, tuple, frozenset) for name in dir(typ)
+    if not name.startswith("_")
+) | {"get", "keys", "values", "items", "copy", "index", "count"}
+
+
+class DeferredFailure(BaseException):
+    """Carries a failed leaf call out of user code to the jit boundary.
+
+    It derives from ``BaseException`` so that ``except Exception`` blocks that
+    plain Python would never have entered (the call raised earlier, at its own
+    line) do not swallow it.  The jit boundary re-raises the original error.
+    """
+
+
+def current() -> Context | None:
+    """The trace context of this thread, if any."""
+    return getattr(_state, "ctx", None)
+
+
+@contextmanager
+def _activate(ctx: Context) -> Iterator[Context]:
+    previous = current()
+    _state.ctx = ctx
+    try:
+        yield ctx
+    finally:
+        _state.ctx = previous
+
+
+class Context:
+    """The trace of one jitted or traced call on one thread (see module doc)."""
+
+    def __init__(self, mode: str, scheduler: Scheduler | None = None,
+                 boundary: FrameType | None = None, keep: bool = True) -> None:
+        self.mode = mode
+        self.sched = scheduler
+        self.boundary = boundary
+        # Run mode keeps no node alive unless asked (observer): a value is then
+        # freed at its last use, exactly as in plain Python.
+        self.nodes: list[Node] | None = [] if keep or mode == RECORD else None
+        self.count = 0
+
+    # -- nodes --------------------------------------------------------------------
+    def _node(self, kind: OpKind, target: str, fn: Any = None, args: tuple = (),
+              kwargs: dict | None = None, site: str = "", effect: bool = False) -> Node:
+        inputs: list[Node] = []
+        _collect(args, inputs, set())
+        if kwargs:
+            _collect(kwargs, inputs, set())
+        node = Node(self.count, kind, target, fn, args, kwargs, inputs, site, effect)
+        node.owner = self
+        self.count += 1
+        if self.nodes is not None:
+            self.nodes.append(node)
+        return node
+
+    def owns(self, proxy: Traced) -> bool:
+        return proxy._xcs_node.owner is self
+
+    def check_failed(self) -> None:
+        """Stop user code once an earlier call has failed (plain Python would have)."""
+        if self.sched is not None and self.sched.failed_seq != float("inf"):
+            raise DeferredFailure()
+
+    def sync(self, node: Node, reason: str, frame: FrameType | None) -> None:
+        """Record a serialization point on ``node`` at the user's line."""
+        sync = self._node(OpKind.SYNC, "sync", site=sites.format_site(frame))
+        sync.inputs, sync.reason, sync.state = [node], reason, DONE
+
+    # -- leaf calls ---------------------------------------------------------------
+    def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,
+             frame: FrameType | None) -> Any:
+        """Dispatch one leaf call (see module doc for the two modes)."""
+        site = sites.format_site(frame)
+        if self.mode == RECORD:
+            node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+            value, exc = execute(node)
+            node.state, node.value, node.exc = (DONE, value, None) if exc is None else (
+                FAILED, None, exc)
+            if exc is not None:
+                raise exc
+            return self._wrap(node, value)
+        self.check_failed()
+        if effect or sites.guarded(frame, self.boundary):
+            return self._call_now(target, fn, args, kwargs, site, effect)
+        node = self._node(OpKind.CALL, target, fn, args, kwargs, site)
+        if frame is not None:
+            node.frame = (frame, frame.f_lasti, frame.f_lineno)
+        self.sched.add(node)
+        return Traced(node)
+
+    def _call_now(self, target: str, fn: Callable, args: tuple, kwargs: dict, site: str,
+                  effect: bool) -> Any:
+        """Run a call synchronously: effects after everything before them."""
+        if effect:
+            self.wait_all()
+        node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+        try:
+            resolved_args, resolved_kwargs = resolve(args), resolve(kwargs)
+        except BaseException as exc:
+            raise DeferredFailure() from exc
+        start = time.perf_counter()
+        value = fn(*resolved_args, **resolved_kwargs)
+        return node.done(value, start, time.perf_counter()).value
+
+    def _wrap(self, node: Node, value: Any) -> Any:
+        """A stand-in for a recorded value; ``None`` and classes stay raw so ``is`` works."""
+        if value is None or isinstance(value, type):
+            return value
+        return Traced(node)
+
+    def wait_all(self) -> None:
+        """Wait for every dispatched call; raise ``DeferredFailure`` if one failed."""
+        if self.sched is not None:
+            self.sched.wait_all()
+            self.check_failed()
+
+
+# -- the runtime that Traced routes to ----------------------------------------------
+class _Runtime:
+    """Implements ``values.Runtime`` for the current thread's context."""
+
+    def _owner(self, args: tuple) -> Context | None:
+        ctx = current()
+        if ctx is None:
+            return None
+        for arg in args:
+            if type(arg) is Traced and not ctx.owns(arg):
+                return None
+        return ctx
+
+    def force(self, proxy: Traced, reason: str) -> Any:
+        node = proxy._xcs_node
+        ctx = current()
+        if ctx is None or not ctx.owns(proxy):
+            return wait(node)
+        if ctx.mode == RECORD:
+            ctx.sync(node, reason, sites.user_frame())
+            return node.value
+        if node.state < DONE:
+            ctx.sync(node, reason, sites.user_frame())
+            ctx.sched.wait(node)
+        if node.state == FAILED:
+            raise DeferredFailure()
+        return node.value
+
+    def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any:
+        ctx = self._owner(args)
+        pending = ctx is not None and any(
+            type(a) is Traced and a._xcs_node.state < DONE for a in args)
+        if ctx is None or (ctx.mode == RUN and not (direct and pending)):
+            return fn(*[self.force(a, f"'{label}' applied by C code") if type(a) is Traced
+                        else a for a in args])
+        if ctx.mode == RUN and sites.guarded(sites.user_frame(), ctx.boundary):
+            return fn(*[self.force(a, f"'{label}' inside try") if type(a) is Traced
+                        else a for a in args])
+        return self._glue_node(ctx, fn, label, args)
+
+    def _glue_node(self, ctx: Context, fn: Any, label: str, args: tuple) -> Any:
+        target = label if label.startswith(".") else f"op {label}"
+        node = ctx._node(OpKind.GLUE, target, fn, args, None,
+                         sites.format_site(sites.user_frame()))
+        if ctx.mode == RECORD:
+            value, exc = execute(node)
+            if exc is not None:
+                node.state, node.exc = FAILED, exc
+                raise exc
+            node.state, node.value = DONE, value
+            return ctx._wrap(node, value)
+        ctx.check_failed()
+        ctx.sched.add(node)
+        return Traced(node)
+
+    def call(self, proxy: Traced, args: tuple, kwargs: dict, direct: bool) -> Any:
+        ctx = self._owner((proxy,))
+        node = proxy._xcs_node
+        lazy = (ctx is not None and direct and not kwargs and node.kind is OpKind.GLUE
+                and node.fn is getattr and node.target[1:] in PURE_METHODS)
+        if lazy:
+            return self.glue(_call_method, node.target + "()", (proxy, *args), True)
+        method = self.force(proxy, "call of a method that may change its object")
+        return method(*args, **kwargs)
+
+    def mutate(self, fn: Any, label: str, args: tuple) -> Any:
+        ctx = self._owner(args[:1])
+        if ctx is not None and ctx.mode == RECORD:
+            return self._glue_node(ctx, fn, label, args)
+        target = self.force(args[0], f"'{label}' changes the value")
+        return fn(target, *args[1:])
+
+    def iterate(self, proxy: Traced) -> Iterator[Any]:
+        value = self.force(proxy, "iteration")
+        ctx = current()
+        if ctx is not None and ctx.mode == RECORD and type(value) in (list, tuple):
+            return iter([self._glue_node(ctx, _item, "[]", (proxy, i))
+                         for i in range(len(value))])
+        return iter(value)
+
+
+def _call_method(method: Any, *args: Any) -> Any:
+    return method(*args)
+
+
+def _item(container: Any, index: int) -> Any:
+    return container[index]
+
+
+values.install(_Runtime())
+
+
+def _collect(obj: Any, out: list[Node], seen: set[int]) -> None:
+    """Append the nodes of stand-ins found in ``obj`` (containers and dataclasses)."""
+    if type(obj) is Traced:
+        node = obj._xcs_node
+        if all(node is not n for n in out):
+            out.append(node)
+        return
+    if type(obj) in _ATOMS or id(obj) in seen:
+        return
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        seen.add(id(obj))
+        for item in obj:
+            _collect(item, out, seen)
+    elif isinstance(obj, dict):
+        seen.add(id(obj))
+        for item in obj.values():
+            _collect(item, out, seen)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        seen.add(id(obj))
+        for f in dataclasses.fields(obj):
+            _collect(getattr(obj, f.name, None), out, seen)
+
+
+_ATOMS = frozenset({str, int, float, bool, bytes, type(None), complex})
+
+
+# -- xcs.trace ----------------------------------------------------------------------
+@dataclass
+class TraceResult:
+    """What one traced run produced: the graph, the outputs and per-op wall times."""
+
+    graph: ComputationGraph
+    outputs: Any
+    durations: dict[int, float] = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    @property
+    def sync_points(self) -> list[Operation]:
+        """Serialization points in program order (see ``Operation.meta['reason']``)."""
+        return [op for op in self.graph if op.kind is OpKind.SYNC]
+
+
+def trace(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceResult:
+    """Run ``fn`` once with concrete arguments, recording its dataflow graph.
+
+    Leaf calls (``@xcs.op`` functions and ``Operator`` instances) run inline and
+    are timed; the returned outputs equal what ``fn`` returns without tracing.
+    """
+    if not callable(fn):
+        raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
+    ctx = Context(RECORD)
+    with _activate(ctx):
+        targs = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
+        tkwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
+        start = time.perf_counter()
+        out = fn(*targs, **tkwargs)
+        wall = time.perf_counter() - start
+    outputs: list[Node] = []
+    _collect(out, outputs, set())
+    graph = build_graph(ctx.nodes, [n for n in outputs if n.kind is not OpKind.SYNC])
+    durations = {op.id: op.duration for op in graph if op.kind is OpKind.CALL}
+    return TraceResult(graph, resolve(out), durations, wall)
+
+
+def _input(ctx: Context, name: str, value: Any) -> Any:
+    node = ctx._node(OpKind.INPUT, name)
+    node.state, node.value = DONE, value
+    return ctx._wrap(node, value)
+
+
+def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:
+    """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges."""
+    ops: list[Operation] = []
+    barrier: int | None = None
+    epoch: list[int] = []
+    for node in nodes:
+        data = {d.seq for d in node.inputs}
+        control: list[int] = []
+        if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
+            control.append(barrier)
+        if node.effect:
+            control.extend(s for s in epoch if s not in data and s != barrier)
+            epoch = []
+        if node.kind is OpKind.SYNC or node.effect:
+            barrier = node.seq
+        elif node.kind is not OpKind.INPUT:
+            epoch.append(node.seq)
+        meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
+        if node.reason:
+            meta["reason"] = node.reason
+        if node.state == FAILED:
+            meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
+        outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
+        ops.append(Operation(node.seq, node.kind, node.target,
+                             tuple(ValueRef(d.seq) for d in node.inputs), outs,
+                             tuple(control), node.site, node.effect, meta))
+    return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
