@@ -17,6 +17,7 @@ Definitions
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,18 @@ class Analysis:
 
 def analyze(graph: ComputationGraph) -> Analysis:
     """Use-def chains, levels, critical path, sync points and patterns of ``graph``."""
+    # The walk allocates many small acyclic objects; the cyclic collector would
+    # rescan them again and again and make the pass superlinear on big graphs.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(graph)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze(graph: ComputationGraph) -> Analysis:
     from xcs_core.patterns import find_patterns
 
     use_def: dict[int, tuple[int, list[int]]] = {}

@@ -68,8 +68,8 @@ def find_patterns(graph: ComputationGraph, levels: list[list[int]]) -> Patterns:
         for op_id in ids:
             op = graph[op_id]
             groups[(op.target, op.site, lv)].append(op_id)
-    maps = tuple(MapPattern(t, s, tuple(ids)) for (t, s, _), ids in groups.items()
-                 if len(ids) > 1)
+    maps = tuple(MapPattern(t, s, tuple(ids), str(graph[ids[0]].meta.get("loop") or ""))
+                 for (t, s, _), ids in groups.items() if len(ids) > 1)
     member = {op_id: i for i, m in enumerate(maps) for op_id in m.op_ids}
     sources: dict[int, frozenset[int]] = {}
     reduces = []
