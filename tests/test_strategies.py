@@ -1,7 +1,6 @@
 import xcs_core as xcs
 from tests.conftest import line_of
-from xcs_core.strategies import (HybridStrategy, StaticStrategy, TraceStrategy,
-                                 independent_loops)
+from xcs_core.strategies import HybridStrategy, StaticStrategy, TraceStrategy, independent_loops
 
 
 @xcs.op
@@ -45,7 +44,7 @@ def test_hybrid_strategy_names_the_loop_of_each_traced_map():
     analysis = xcs.analyze(graph)
     described = sorted(m.describe() for m in analysis.patterns.maps)
     for_line, comp = line_of(program, "for x in xs:"), line_of(program, "doubled = [")
-    assert any(f"x3 f (for loop at" in d and f":{for_line})" in d for d in described)
-    assert any(f"x3 f (comprehension at" in d and f":{comp})" in d for d in described)
+    assert any("x3 f (for loop at" in d and f":{for_line})" in d for d in described)
+    assert any("x3 f (comprehension at" in d and f":{comp})" in d for d in described)
     (reduce,) = analysis.patterns.reduces
     assert reduce.target == "combine" and reduce.inputs == 3

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from xcs_core.ir import ComputationGraph, OpKind, Operation, ValueRef
+from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.sites import short_path
 from xcs_core.tracing import trace
 
