@@ -60,7 +60,7 @@ def available() -> list[str]:
 def validate_max_workers(value: Any, where: str = "max_workers") -> int:
     """Return ``value`` as a positive int or raise a ``ValueError`` naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where} must be a positive integer, got {value!r}")
+        raise ValueError(f"{where}: must be a positive integer, got {value!r}")
     return value
 
 
@@ -68,7 +68,7 @@ def validate_executor(name: Any, where: str = "executor") -> str:
     """Return ``name`` if it is a known executor, else raise naming the choices."""
     if not isinstance(name, str) or name not in _factories:
         raise ValueError(
-            f"{where}={name!r} is not a known executor; choose one of {', '.join(available())}"
+            f"{where}: {name!r} is not a known executor; choose one of {', '.join(available())}"
         )
     return name
 

@@ -1,0 +1,358 @@
+"""xcs.jit: parallel execution with plain-Python results, exceptions and effects."""
+
+import threading
+import time
+import traceback
+
+import pytest
+
+import xcs_core as xcs
+from tests.conftest import line_of
+from xcs_core.executors import get_executor
+
+
+class Probe:
+    """Counts how many leaf calls run at once, and what ran."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.calls: list = []
+
+    def enter(self, name):
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.calls.append(name)
+
+    def leave(self):
+        with self.lock:
+            self.running -= 1
+
+
+probe = Probe()
+
+
+@xcs.op
+def slow_model(i, q, delay=0.05):
+    probe.enter(("model", i))
+    try:
+        time.sleep(delay)
+        return f"{q}:{i}"
+    finally:
+        probe.leave()
+
+
+@xcs.op
+def judge(answers):
+    return " ".join(answers)
+
+
+@pytest.fixture(autouse=True)
+def fresh_probe():
+    global probe
+    probe = Probe()
+    yield probe
+
+
+# 1 ------------------------------------------------------------------------------------
+def test_ensemble_of_eight_runs_at_once_from_the_first_call():
+    @xcs.jit
+    def ensemble(q):
+        return judge([slow_model(i, q) for i in range(8)])
+
+    start = time.perf_counter()
+    out = ensemble("q")
+    wall = time.perf_counter() - start
+    with xcs.execution(executor="sequential"):
+        assert ensemble("q") == out == " ".join(f"q:{i}" for i in range(8))
+    assert probe.peak == 8
+    assert wall < 0.25, f"8 x 50 ms calls + judge took {wall:.3f} s"
+
+
+def test_new_inputs_get_new_answers():
+    @xcs.jit
+    def ensemble(q):
+        return judge([slow_model(i, q, 0.001) for i in range(3)])
+
+    assert ensemble("a") == "a:0 a:1 a:2"
+    assert ensemble("b") == "b:0 b:1 b:2"
+
+
+# 2 ------------------------------------------------------------------------------------
+class Reply:
+    def __init__(self, text):
+        self.text = text
+
+
+events: list = []
+
+
+@xcs.op
+def m1(q):
+    time.sleep(0.005)
+    events.append("m1 done")
+    return Reply(q + "!")
+
+
+@xcs.op
+def m2(s):
+    events.append(f"m2 start {s}")
+    return s
+
+
+def test_derived_dependency_runs_after_its_source_with_the_right_input():
+    @xcs.jit
+    def derived(q):
+        a = m1(q)
+        return m2(a.text.upper())
+
+    for i in range(20):
+        events.clear()
+        assert derived(f"q{i}") == f"Q{i}!"
+        assert events == ["m1 done", f"m2 start Q{i}!"]
+
+
+# 3 ------------------------------------------------------------------------------------
+world: list = []
+
+
+@xcs.op(effect=True)
+def send(tag):
+    world.append(tag)
+    return tag
+
+
+@xcs.op
+def jitter(i):
+    time.sleep((i * 7919 % 5) / 2000)
+    return i
+
+
+def test_effects_reach_the_world_in_program_order_every_time():
+    @xcs.jit
+    def pipeline(n):
+        vals = [jitter(i) for i in range(n)]
+        for i in range(n):
+            send(("a", i))
+            jitter(i + 100)
+        send(("sum", sum(vals)))
+
+    for _ in range(30):
+        world.clear()
+        pipeline(6)
+        assert world == [("a", i) for i in range(6)] + [("sum", 15)]
+
+
+# 4 ------------------------------------------------------------------------------------
+@xcs.op
+def maybe_fail(i, q):
+    probe.enter(i)
+    try:
+        time.sleep(0.03 if i != 2 else 0.01)
+        if i == 2:
+            raise ValueError(f"model {i} failed on {q!r}")
+        return i
+    finally:
+        probe.leave()
+
+
+@xcs.jit
+def failing_ensemble(q):
+    answers = [maybe_fail(i, q) for i in range(8)]
+    send(("after", q))
+    return answers
+
+
+def test_failure_raises_the_same_exception_at_the_users_call_site():
+    world.clear()
+    with pytest.raises(ValueError, match="model 2 failed on 'x'") as info:
+        failing_ensemble("x")
+    assert world == []  # the effect after the failing call never ran
+    assert probe.running == 0  # nothing left running
+    frames = traceback.extract_tb(info.value.__traceback__)
+    call_line = line_of(failing_ensemble.fn, "answers = [maybe_fail")
+    assert any(f.filename == __file__ and f.lineno == call_line for f in frames)
+    assert frames[-1].name == "maybe_fail"
+    # the next call works
+    assert failing_ensemble.fn.__name__ == "failing_ensemble"
+
+    @xcs.jit
+    def fine(q):
+        return [slow_model(i, q, 0.001) for i in range(3)]
+
+    assert fine("ok") == ["ok:0", "ok:1", "ok:2"]
+
+
+def test_a_failing_call_is_never_run_twice():
+    with pytest.raises(ValueError):
+        failing_ensemble("y")
+    assert probe.calls.count(2) == 1
+    assert all(probe.calls.count(i) <= 1 for i in range(8))
+
+
+def test_exception_is_caught_by_the_same_except_inside_the_function():
+    @xcs.jit
+    def guarded(q):
+        try:
+            value = maybe_fail(2, q)
+        except ValueError as exc:
+            value = f"fallback after {exc}"
+        return value, maybe_fail(1, q)
+
+    assert guarded("z") == ("fallback after model 2 failed on 'z'", 1)
+
+
+def test_python_side_effects_and_branches_happen_on_every_call():
+    seen = []
+
+    @xcs.op
+    def classify(x):
+        return x % 3
+
+    @xcs.jit
+    def branchy(xs):
+        out = []
+        for x in xs:
+            c = classify(x)
+            seen.append(x)
+            if c == 0:
+                out.append(("zero", m2(x)))
+            else:
+                out.append(("other", c))
+        return out
+
+    for xs in ([0, 1, 2, 3], [5, 6]):
+        seen.clear()
+        expected = [("zero", x) if x % 3 == 0 else ("other", x % 3) for x in xs]
+        assert branchy(xs) == expected
+        assert seen == xs
+
+
+# 5 ------------------------------------------------------------------------------------
+@xcs.jit
+class Inner(xcs.Operator):
+    def forward(self, inputs):
+        return [slow_model(i, inputs, 0.01) for i in range(2)]
+
+
+@xcs.jit
+class Outer(xcs.Operator):
+    def __init__(self):
+        self.inner = Inner()
+
+    def forward(self, inputs):
+        return [self.inner(inputs), slow_model(9, inputs, 0.01)]
+
+
+def test_nested_jitted_operators_compose_into_one_graph():
+    runs = []
+    with xcs.execution(observer=runs.append):
+        assert Outer()("n") == [["n:0", "n:1"], "n:9"]
+    (ctx,) = runs
+    assert [n.target for n in ctx.nodes if n.kind is xcs.OpKind.CALL] == ["slow_model"] * 3
+    assert probe.peak == 3
+
+
+@xcs.jit
+def inner_job(q):
+    return [slow_model(i, q, 0.005) for i in range(3)]
+
+
+@xcs.op
+def leaf_calling_jit(q):
+    return inner_job(q)
+
+
+def test_leaf_calling_a_jitted_function_does_not_deadlock_with_one_worker():
+    @xcs.jit(max_workers=1)
+    def outer(q):
+        return [leaf_calling_jit(q), leaf_calling_jit(q + "2")]
+
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(outer("d")), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "deadlock"
+    assert result == [[["d:0", "d:1", "d:2"], ["d2:0", "d2:1", "d2:2"]]]
+
+
+# 6 ------------------------------------------------------------------------------------
+def test_same_function_from_eight_threads_gives_eight_correct_results():
+    @xcs.jit
+    def ensemble(q):
+        return judge([slow_model(i, q, 0.01) for i in range(4)])
+
+    results: dict = {}
+
+    def work(k):
+        results[k] = ensemble(f"t{k}")
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: " ".join(f"t{k}:{i}" for i in range(4)) for k in range(8)}
+
+
+# 7 ------------------------------------------------------------------------------------
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(TypeError, match="expected a function or an Operator class, got int 42"):
+        xcs.jit(42)
+    with pytest.raises(ValueError, match=r"jit\(max_workers=...\): must be a positive integer, got 0"):
+        xcs.jit(max_workers=0)
+    with pytest.raises(ValueError, match=r"jit\(max_workers=...\).*got 2.5"):
+        xcs.jit(lambda: 1, max_workers=2.5)
+    with pytest.raises(ValueError, match=r"jit\(executor=...\): 'gpu' is not a known executor; choose one of "
+                       r"sequential, threads"):
+        xcs.jit(executor="gpu")
+    with pytest.raises(ValueError, match=r"execution\(executor=...\): 'nope'"):
+        with xcs.execution(executor="nope"):
+            pass
+    with pytest.raises(TypeError, match="a class must subclass xcs.Operator"):
+        xcs.jit(dict)
+    with pytest.raises(TypeError, match="xcs.op: expected a function"):
+        xcs.op("text")
+
+
+# pool and worker limits ------------------------------------------------------------------
+def test_max_workers_is_respected_and_the_pool_is_reused():
+    @xcs.jit(max_workers=2)
+    def ensemble(q):
+        return [slow_model(i, q, 0.01) for i in range(8)]
+
+    assert ensemble("w") == [f"w:{i}" for i in range(8)]
+    assert probe.peak == 2
+    before = threading.active_count()
+    for _ in range(5):
+        ensemble("w")
+    assert threading.active_count() == before
+    assert get_executor("threads", 2) is get_executor("threads", 2)
+
+
+def test_longest_remaining_path_goes_first_when_workers_are_scarce():
+    order = []
+
+    @xcs.op
+    def blocker():
+        time.sleep(0.05)
+
+    @xcs.op
+    def step(name, *deps):
+        order.append(name)
+        time.sleep(0.002)
+        return name
+
+    @xcs.jit(max_workers=1)
+    def program():
+        blocker()
+        short1, short2 = step("short1"), step("short2")
+        head = step("head")
+        tail = step("tail", head)
+        tail2 = step("tail2", tail)
+        return short1, short2, tail2
+
+    assert program() == ("short1", "short2", "tail2")
+    assert order.index("head") < order.index("short1")
