@@ -264,7 +264,9 @@ class Scheduler:
                     dep.waiting -= 1
                     if dep.waiting == 0 and dep.state == WAITING:
                         self._ready_locked(dep, inline)
-                node.dependents, node.args, node.kwargs = [], (), {}
+                node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
+                if node.owner is None or node.owner.nodes is None:
+                    node.inputs = []  # no graph wanted: let finished ancestors be freed
             else:
                 self.failed_seq = min(self.failed_seq, node.seq)
                 self._fail_locked(node, exc)
