@@ -356,3 +356,27 @@ def test_longest_remaining_path_goes_first_when_workers_are_scarce():
 
     assert program() == ("short1", "short2", "tail2")
     assert order.index("head") < order.index("short1")
+
+
+@xcs.op
+def maybe_none(q):
+    time.sleep(0.002)
+    return None if q == "none" else q
+
+
+def test_identity_tests_on_results_take_the_plain_python_branch():
+    @xcs.jit
+    def checks(q):
+        r = maybe_none(q)
+        if r is None:
+            first = "missing"
+        else:
+            first = "present"
+        second = "none" if maybe_none(q) is None else "value"
+        s = maybe_none(q)
+        third = type(s) is str
+        return first, second, third
+
+    for q, expected in (("none", ("missing", "none", False)), ("x", ("present", "value", True))):
+        assert checks(q) == expected
+        assert xcs.trace(checks.fn, q).outputs == expected

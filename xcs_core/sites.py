@@ -4,6 +4,11 @@ Two questions are answered here, both cheaply enough for every leaf call:
 
 * ``user_frame()`` - the innermost frame outside the xcs packages, whose
   ``file:line`` names the call site in reports and error messages.
+* ``identity_tested(frame)`` - will the calling function compare the result
+  of the call now running with ``is`` / ``is not`` (directly, or through the
+  local it is stored in)?  A stand-in cannot pass an identity test, so such
+  calls also run synchronously.  Found from the caller's bytecode, once per
+  code object.
 * ``guarded(frame, boundary)`` - is this call lexically inside a ``try``
   statement with handlers, in any frame between the call and the jit
   boundary?  Such a call must raise *at its own line* so that the same
@@ -16,13 +21,14 @@ Two questions are answered here, both cheaply enough for every leaf call:
 from __future__ import annotations
 
 import ast
+import dis
 import linecache
 import os
 import sys
 import threading
 from types import FrameType
 
-__all__ = ["format_site", "guarded", "user_frame"]
+__all__ = ["format_site", "guarded", "identity_tested", "user_frame"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
@@ -96,3 +102,47 @@ def guarded(frame: FrameType | None, boundary: FrameType | None) -> bool:
                 return True
         frame = frame.f_back
     return False
+
+
+_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_NAME", "LOAD_GLOBAL",
+                    "LOAD_FAST_LOAD_FAST", "LOAD_CLASSDEREF"})
+_STORES = frozenset({"STORE_FAST", "STORE_DEREF", "STORE_NAME", "STORE_GLOBAL"})
+_identity: dict[object, tuple[frozenset[str], dict[int, str], frozenset[int]]] = {}
+
+
+def _is_identity_test(opname: str) -> bool:
+    return opname == "IS_OP" or (opname.startswith("POP_JUMP") and "NONE" in opname)
+
+
+def _identity_info(code: object) -> tuple[frozenset[str], dict[int, str], frozenset[int]]:
+    """(names tested with ``is``, call offset -> name its result is stored in, direct calls)."""
+    instructions = list(dis.get_instructions(code))
+    names: set[str] = set()
+    direct: set[int] = set()
+    stored: dict[int, str] = {}
+    for i, ins in enumerate(instructions):
+        if ins.opname.startswith("CALL") and i + 1 < len(instructions):
+            after = instructions[i + 1]
+            if after.opname in _STORES:
+                stored[ins.offset] = str(after.argval)
+        if _is_identity_test(ins.opname):
+            for prev in instructions[max(0, i - 4):i]:
+                if prev.opname in _LOADS:
+                    argval = prev.argval
+                    names.update(argval if isinstance(argval, tuple) else (str(argval),))
+                elif prev.opname.startswith("CALL"):
+                    direct.add(prev.offset)
+    info = (frozenset(names), stored, frozenset(direct))
+    _identity[code] = info
+    return info
+
+
+def identity_tested(frame: FrameType | None) -> bool:
+    """True if the caller compares the result of the call running now with ``is``."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    info = _identity.get(code) or _identity_info(code)
+    names, stored, direct = info
+    offset = frame.f_lasti
+    return offset in direct or stored.get(offset, "") in names

@@ -47,6 +47,10 @@ PURE_METHODS = frozenset(
 ) | {"get", "keys", "values", "items", "copy", "index", "count"}
 
 
+_GUARDED = "inside a try block: runs at once so the same except catches its errors"
+_IDENTITY = "result compared with 'is': runs at once so the test sees the real object"
+
+
 class DeferredFailure(BaseException):
     """Carries a failed leaf call out of user code to the jit boundary.
 
@@ -123,10 +127,17 @@ class Context:
                 FAILED, None, exc)
             if exc is not None:
                 raise exc
+            if sites.identity_tested(frame):
+                self.sync(node, _IDENTITY, frame)
+                return value
             return self._wrap(node, value)
         self.check_failed()
-        if effect or sites.guarded(frame, self.boundary):
-            return self._call_now(target, fn, args, kwargs, site, effect)
+        if effect:
+            return self._call_now(target, fn, args, kwargs, site, effect, "effect")
+        if sites.guarded(frame, self.boundary):
+            return self._call_now(target, fn, args, kwargs, site, effect, _GUARDED)
+        if sites.identity_tested(frame):
+            return self._call_now(target, fn, args, kwargs, site, effect, _IDENTITY)
         node = self._node(OpKind.CALL, target, fn, args, kwargs, site)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
@@ -134,11 +145,12 @@ class Context:
         return Traced(node)
 
     def _call_now(self, target: str, fn: Callable, args: tuple, kwargs: dict, site: str,
-                  effect: bool) -> Any:
+                  effect: bool, reason: str) -> Any:
         """Run a call synchronously: effects after everything before them."""
         if effect:
             self.wait_all()
         node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+        node.reason = reason
         try:
             resolved_args, resolved_kwargs = resolve(args), resolve(kwargs)
         except BaseException as exc:
