@@ -381,3 +381,29 @@ def test_identity_tests_on_results_take_the_plain_python_branch():
     for q, expected in (("none", ("missing", "none", False)), ("x", ("present", "value", True))):
         assert checks(q) == expected
         assert xcs.trace(checks.fn, q).outputs == expected
+
+
+@xcs.op
+def word(i):
+    time.sleep(0.002)
+    return f"w{i}"
+
+
+def test_pending_result_reaching_type_checking_c_code_explains_the_fix():
+    @xcs.jit
+    def joined():
+        answers = [word(i) for i in range(3)]
+        return ", ".join(answers)
+
+    with pytest.raises(TypeError) as info:
+        joined()
+    text = "".join(traceback.format_exception(info.value))
+    assert f"test_jit.py:{line_of(joined.fn, 'return')} a result that was still" in text
+    assert "xcs.value(" in text
+
+    @xcs.jit
+    def fixed():
+        answers = [word(i) for i in range(3)]
+        return ", ".join(xcs.value(answers))
+
+    assert fixed() == "w0, w1, w2"

@@ -153,8 +153,27 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     if failed is not None:
         raise _at_call_site(failed) from None
     if error is not None:
+        if isinstance(error, TypeError) and "Traced" in str(error):
+            _explain_escape(error)
         raise error
     return resolve(out)
+
+
+def _explain_escape(error: TypeError) -> None:
+    """Tell the user which line handed a pending result to type-checking C code."""
+    tb, site = error.__traceback__, "<unknown>"
+    while tb is not None:
+        if not sites._internal(tb.tb_frame.f_code.co_filename):
+            site = f"{sites.short_path(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    note = (f"xcs: at {site} a result that was still being computed reached code that checks "
+            "exact types (C code such as str.join or json cannot wait for it). Pass it "
+            "through xcs.value(...) first, e.g. ', '.join(xcs.value(answers)), or do this "
+            "step inside an @xcs.op.")
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:  # Python 3.10
+        error.args = (f"{error.args[0] if error.args else ''}\n{note}",) + error.args[1:]
 
 
 def _at_call_site(node: Node) -> BaseException:
