@@ -1,10 +1,167 @@
-"""pytest wiring for xcs (registered through the ``pytest11`` entry point)."""
+"""pytest wiring for xcs (entry point ``pytest11``: ``xcs``; ``-p no:xcs`` disables it).
+
+Only hooks live here; running, measuring, tables, storage and settings each
+have their own module.
+"""
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import pytest
+
+from pytest_xcs import state as state_module
+from pytest_xcs.options import executor_name, marker_args, positive_int, threshold
+from pytest_xcs.runner import run_marked
+from pytest_xcs.tables import regression_table, report_lines
+from xcs_core.api import value as xcs_value
+from xcs_core.values import is_traced
+
+STATE = pytest.StashKey[state_module.XcsState]()
+MARKER = "xcs_parallel"
+MARKER_DOC = (f"{MARKER}(min_speedup=None, min_parallelism=None, rounds=None, workers=None): "
+              "trace this test with xcs; report and check its parallelism")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_xcs import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xcs", "xcs: parallelism of @pytest.mark.xcs_parallel tests")
+    group.addoption("--xcs-report", action="store_true", default=None,
+                    help="print the parallel opportunities of marked tests")
+    group.addoption("--xcs-ab", action="store_true", default=None,
+                    help="time marked tests sequentially (A) and in parallel (B)")
+    group.addoption("--xcs-rounds", type=positive_int, default=None, metavar="N",
+                    help="timed A/B rounds per side after one warm-up (default 5)")
+    group.addoption("--xcs-executor", type=executor_name, default=None, metavar="NAME",
+                    help="executor of the parallel side (default threads)")
+    group.addoption("--xcs-workers", type=positive_int, default=None, metavar="N",
+                    help="max_workers of the parallel side")
+    group.addoption("--xcs-profile", action="store_true", default=None,
+                    help="write pyinstrument profiles of one sequential and one parallel run")
+    group.addoption("--xcs-artifacts", default=None, metavar="DIR",
+                    help="folder for profiles and timelines (default .xcs/artifacts)")
+    group.addoption("--xcs-json", default=None, metavar="PATH",
+                    help="write all xcs results as JSON to PATH")
+    group.addoption("--xcs-save-baseline", nargs="?", const="baseline", default=None,
+                    metavar="NAME", help="store results as baseline NAME (default 'baseline')")
+    group.addoption("--xcs-compare", nargs="?", const="baseline", default=None,
+                    metavar="NAME", help="compare results with baseline NAME")
+    group.addoption("--xcs-compare-fail", type=threshold, action="append", default=None,
+                    metavar="METRIC:PCT", help="fail when METRIC drops more than PCT below "
+                    "the baseline, e.g. speedup:10% (repeatable; default speedup:10%)")
+    group.addoption("--xcs-baseline-dir", default=None, metavar="DIR",
+                    help="folder of baselines (default .xcs)")
+    for name, kind, doc in (
+            ("xcs_report", "bool", "like --xcs-report"), ("xcs_ab", "bool", "like --xcs-ab"),
+            ("xcs_rounds", "string", "like --xcs-rounds"),
+            ("xcs_executor", "string", "like --xcs-executor"),
+            ("xcs_workers", "string", "like --xcs-workers"),
+            ("xcs_profile", "bool", "like --xcs-profile"),
+            ("xcs_artifacts", "string", "like --xcs-artifacts"),
+            ("xcs_baseline_dir", "string", "like --xcs-baseline-dir"),
+            ("xcs_compare_fail", "linelist", "like --xcs-compare-fail, one per line")):
+        parser.addini(name, doc, type=kind, default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "xcs_parallel: trace this test with xcs and report its parallelism")
+    config.addinivalue_line("markers", MARKER_DOC)
+    config.stash[STATE] = state_module.from_config(config)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker(MARKER)
+    if marker is not None:
+        try:
+            marker_args(marker.args, marker.kwargs)
+        except ValueError as exc:
+            pytest.fail(f"{item.nodeid}: {exc}", pytrace=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    marker = pyfuncitem.get_closest_marker(MARKER)
+    fn = pyfuncitem.obj
+    if marker is None or inspect.iscoroutinefunction(fn):
+        return None
+    state = pyfuncitem.config.stash[STATE]
+    args = marker_args(marker.args, marker.kwargs)
+    params = inspect.signature(fn).parameters
+    kwargs = {name: pyfuncitem.funcargs[name] for name in params if name in pyfuncitem.funcargs}
+    result = run_marked(fn, kwargs, pyfuncitem.nodeid, state.settings_for(args))
+    state.results[pyfuncitem.nodeid] = result
+    for key, value in result.metrics().items():
+        pyfuncitem.user_properties.append((f"xcs_{key}", value))
+    pyfuncitem.config.hook.pytest_xcs_result(item=pyfuncitem, result=result)
+    failure = state.check(result, args)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object):
+    """Explain failed comparisons of pending xcs results with their concrete values.
+
+    pytest's own explanation passes the operands to C code (``unicodedata``)
+    that rejects stand-ins, so with stand-in operands the explanation is
+    asked for again with the concrete values.
+    """
+    if not (is_traced(left) or is_traced(right)):
+        return (yield)
+    try:
+        yield
+    except Exception:  # noqa: BLE001 - replaced by the explanation below
+        pass
+    return config.hook.pytest_assertrepr_compare(
+        config=config, op=op, left=xcs_value(left), right=xcs_value(right))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    outcome = yield
+    state = session.config.stash[STATE]
+    if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports
+        session.config.workeroutput["xcs_results"] = [
+            r.to_dict() for r in state.results.values()]
+        session.config.workeroutput["xcs_ab_skipped"] = state.ab_skipped
+        return outcome
+    if state.active and (state.results or state.compare_name):
+        state.finish(Path(session.config.rootpath))
+        if state.regressions:
+            session.testsfailed += len(state.regressions)
+    return outcome
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    output = getattr(node, "workeroutput", {}) or {}
+    state = node.config.stash[STATE]
+    state.ab_skipped = state.ab_skipped or bool(output.get("xcs_ab_skipped"))
+    for data in output.get("xcs_results", []):
+        state.results[data["nodeid"]] = state_module.result_from_dict(data)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    state = config.stash[STATE]
+    if not state.results and not state.notes and not state.regressions:
+        return
+    write = terminalreporter.write_line
+    if state.results and (state.report or state.run.ab or state.run.profile):
+        terminalreporter.section("xcs parallelism")
+        for line in report_lines(list(state.results.values()), config.getoption("verbose")):
+            write(line)
+    if state.ab_skipped:
+        write(state_module.XDIST_AB_OFF)
+    if state.regressions:
+        terminalreporter.section("xcs regressions", red=True)
+        write(regression_table(state.regressions))
+        write(f"xcs: {len(state.regressions)} regression(s) against baseline "
+              f"{state.compare_name!r} counted as failures")
+    for note in state.notes:
+        write(note)

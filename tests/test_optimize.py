@@ -1,7 +1,13 @@
 import xcs_core as xcs
 from xcs_core.ir import ComputationGraph, OpKind
-from xcs_core.optimize import (dispatch_count, fuse_glue, group_maps, optimize,
-                               peak_live_values, release_after_last_use)
+from xcs_core.optimize import (
+    dispatch_count,
+    fuse_glue,
+    group_maps,
+    optimize,
+    peak_live_values,
+    release_after_last_use,
+)
 
 
 class Reply:

@@ -31,7 +31,7 @@ def demo(models: int = 8, rounds: int = 3) -> int:
     print("Embedded example: xcs_core/examples/ensemble.py "
           f"({models} model calls of {format_seconds(ensemble.LATENCY)}, then a judge)\n")
     print(result.graph, "\n")
-    print(summary_table([summary_row("Ensemble.forward", analysis)]))
+    print(summary_table([summary_row("Ensemble.forward", analysis.summary())]))
     blocking = sync_table(analysis)
     if blocking:
         print("\nserialization points:\n" + blocking)

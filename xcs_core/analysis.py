@@ -173,11 +173,14 @@ def _analyze(graph: ComputationGraph) -> Analysis:
 
 
 def _sync_points(graph: ComputationGraph, calls_on_path: dict[int, int]) -> list[SyncPoint]:
+    """Sync points; blocking ones waited for a call's value and have calls after them."""
+    last_call = max((op.id for op in graph if op.kind is OpKind.CALL), default=-1)
     points = []
     for op in graph:
         if op.kind is OpKind.SYNC:
             forced = op.inputs[0] if op.inputs else None
-            blocking = forced is not None and calls_on_path[graph.producer(forced).id] > 0
+            blocking = (forced is not None and op.id < last_call
+                        and calls_on_path[graph.producer(forced).id] > 0)
             points.append(SyncPoint(op.id, op.site, str(op.meta.get("reason", "")), blocking))
     return points
 

@@ -126,16 +126,18 @@ class JitFunction:
         executor = get_executor(name, workers)
         if not executor.parallel:
             return self.fn(*args, **kwargs)
-        return _run(self.fn, args, kwargs, executor, override.get("observer"))
+        return _run(self.fn, args, kwargs, executor, override.get("observer"),
+                    override.get("around"))
 
     def __repr__(self) -> str:
         return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
-         observer: Callable[[tracing.Context], None] | None) -> Any:
+         observer: Callable[[tracing.Context], None] | None,
+         around: Callable[[Node], Any] | None = None) -> Any:
     """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary)."""
-    sched = Scheduler(executor.submit, executor.max_workers)
+    sched = Scheduler(executor.submit, executor.max_workers, around)
     ctx = tracing.Context(tracing.RUN, sched, boundary=sys._getframe(), keep=observer is not None)
     error: BaseException | None = None
     out: Any = None
@@ -225,11 +227,14 @@ def _untraceable(fn: Any) -> str:
 
 @contextmanager
 def execution(executor: str | None = None, max_workers: int | None = None,
-              observer: Callable[[tracing.Context], None] | None = None) -> Iterator[None]:
+              observer: Callable[[tracing.Context], None] | None = None,
+              around: Callable[[Node], Any] | None = None) -> Iterator[None]:
     """Switch every jitted call in this scope to ``executor`` / ``max_workers``.
 
     ``observer(ctx)`` is called after each jitted run with its context (the
     runtime nodes, timings and workers), e.g. to draw a timeline.
+    ``around(node)`` returns a context manager entered on the worker thread
+    around each dispatched operation, e.g. to profile worker threads.
     """
     if executor is not None:
         validate_executor(executor, "execution(executor=...)")
@@ -237,7 +242,8 @@ def execution(executor: str | None = None, max_workers: int | None = None,
         validate_max_workers(max_workers, "execution(max_workers=...)")
     new = dict(_settings.get())
     new.update({k: v for k, v in (("executor", executor), ("max_workers", max_workers),
-                                  ("observer", observer)) if v is not None})
+                                  ("observer", observer), ("around", around))
+                if v is not None})
     token = _settings.set(types.MappingProxyType(new))
     try:
         yield

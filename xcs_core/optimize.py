@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from xcs_core.analysis import call_levels
-from xcs_core.ir import ComputationGraph, OpKind, Operation, ValueRef
+from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.patterns import find_patterns
 
 __all__ = ["PassStats", "dispatch_count", "fuse_glue", "group_maps", "optimize",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
@@ -24,17 +24,16 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} us"
 
 
-def summary_row(name: str, analysis: Analysis, workers: int | None = None) -> list[Any]:
-    """One table row: the structural parallelism of one traced run."""
-    patterns = analysis.patterns
-    described = [m.describe() for m in patterns.maps] + [r.describe() for r in patterns.reduces]
+def summary_row(name: str, summary: Mapping[str, Any]) -> list[Any]:
+    """One table row from ``Analysis.summary()``: the structural parallelism of one run."""
+    patterns = list(summary.get("maps", [])) + list(summary.get("reduces", []))
     return [
-        name, len(analysis.graph), analysis.calls, len(analysis.independent_sets),
-        analysis.max_width,
-        f"{analysis.critical_path_calls} calls / {format_seconds(analysis.critical_time)}",
-        format_seconds(analysis.total_time),
-        f"{analysis.predicted_speedup(workers):.2f}x",
-        "\n".join(described) or "-",
+        name, summary["operations"], summary["calls"], summary["independent_sets"],
+        summary["max_width"],
+        f"{summary['critical_path_calls']} calls / {format_seconds(summary['critical_time'])}",
+        format_seconds(summary["total_time"]),
+        f"{summary['predicted_speedup']:.2f}x",
+        "\n".join(patterns) or "-",
     ]
 
 

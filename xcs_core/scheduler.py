@@ -169,8 +169,10 @@ def wait(node: Node) -> Any:
 class Scheduler:
     """Ready heap plus running count for one jitted call; see the module doc."""
 
-    def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int) -> None:
+    def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
+                 around: Callable[[Node], Any] | None = None) -> None:
         self.cond = threading.Condition()
+        self._around = around  # context-manager factory wrapped around dispatched nodes
         self._submit = submit
         self.max_workers = max_workers
         self._heap: list[tuple[float, int, Node]] = []
@@ -242,7 +244,11 @@ class Scheduler:
         previous = getattr(_worker, "active", False)
         _worker.active = True
         try:
-            value, exc = execute(node)
+            if self._around is None:
+                value, exc = execute(node)
+            else:
+                with self._around(node):
+                    value, exc = execute(node)
         finally:
             _worker.active = previous
         self._finish(node, value, exc, dispatched=True)

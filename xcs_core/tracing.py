@@ -35,7 +35,7 @@ from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.scheduler import DONE, FAILED, Node, Scheduler, execute, resolve, wait
 from xcs_core.values import Traced
 
-__all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace"]
+__all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
 
 _state = threading.local()
 RECORD, RUN = "record", "run"
@@ -312,12 +312,22 @@ def trace(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceResult:
     Leaf calls (``@xcs.op`` functions and ``Operator`` instances) run inline and
     are timed; the returned outputs equal what ``fn`` returns without tracing.
     """
+    return trace_call(fn, args, kwargs)
+
+
+def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None,
+               wrap_inputs: bool = True) -> TraceResult:
+    """``trace`` with explicit arguments; ``wrap_inputs=False`` passes them through
+    untouched (the pytest plugin does this for fixtures)."""
     if not callable(fn):
         raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
+    kwargs = kwargs or {}
     ctx = Context(RECORD)
     with _activate(ctx):
-        targs = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
-        tkwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
+        if wrap_inputs:
+            args = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
+            kwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
+        targs, tkwargs = args, kwargs
         start = time.perf_counter()
         out = fn(*targs, **tkwargs)
         wall = time.perf_counter() - start
@@ -340,7 +350,8 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
     barrier: int | None = None
     epoch: list[int] = []
     for node in nodes:
-        data = {d.seq for d in node.inputs}
+        inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces' values
+        data = {d.seq for d in inputs}
         control: list[int] = []
         if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
             control.append(barrier)
@@ -358,6 +369,6 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
             meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
         outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
         ops.append(Operation(node.seq, node.kind, node.target,
-                             tuple(ValueRef(d.seq) for d in node.inputs), outs,
+                             tuple(ValueRef(d.seq) for d in inputs), outs,
                              tuple(control), node.site, node.effect, meta))
     return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])

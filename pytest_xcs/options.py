@@ -1,0 +1,107 @@
+"""Option and marker validation, done when values are parsed (argparse ``type=``).
+
+Every function here raises ``argparse.ArgumentTypeError`` (or ``ValueError``
+for marker arguments) with a message that names the bad value and says what
+would be accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from xcs_core.executors import available
+
+__all__ = ["METRICS", "MarkerArgs", "Threshold", "executor_name", "marker_args",
+           "positive_int", "threshold"]
+
+#: Metrics a regression threshold can name: (higher is better, needs A/B timing).
+METRICS = {
+    "speedup": "measured speedup (needs --xcs-ab)",
+    "efficiency": "measured / predicted speedup (needs --xcs-ab)",
+    "predicted_speedup": "speedup bound from the graph",
+    "max_width": "most calls that can run at once",
+}
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def executor_name(text: str) -> str:
+    """argparse type: a registered xcs executor."""
+    if text not in available():
+        raise argparse.ArgumentTypeError(
+            f"unknown executor {text!r}; choose one of {', '.join(available())}")
+    return text
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Fail when ``metric`` drops more than ``percent`` below the baseline."""
+
+    metric: str
+    percent: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.percent:g}%"
+
+
+_THRESHOLD = re.compile(r"^(?P<metric>[a-z_]+):(?P<pct>\d+(\.\d+)?)%?$")
+
+
+def threshold(text: str) -> Threshold:
+    """argparse type: ``METRIC:PCT%`` such as ``speedup:10%``."""
+    match = _THRESHOLD.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected METRIC:PERCENT such as speedup:10%, got {text!r}")
+    metric, pct = match["metric"], float(match["pct"])
+    if metric not in METRICS:
+        raise argparse.ArgumentTypeError(
+            f"unknown metric {metric!r} in {text!r}; choose one of {', '.join(METRICS)}")
+    if not 0 < pct < 100:
+        raise argparse.ArgumentTypeError(f"threshold must be between 0% and 100%, got {text!r}")
+    return Threshold(metric, pct)
+
+
+@dataclass(frozen=True)
+class MarkerArgs:
+    """Validated arguments of ``@pytest.mark.xcs_parallel``."""
+
+    min_speedup: float | None = None
+    min_parallelism: float | None = None
+    rounds: int | None = None
+    workers: int | None = None
+
+
+_MARKER_TYPES = {"min_speedup": float, "min_parallelism": float, "rounds": int, "workers": int}
+
+
+def marker_args(args: tuple, kwargs: dict[str, Any]) -> MarkerArgs:
+    """Validate the marker's arguments; ``ValueError`` names the bad one."""
+    if args:
+        raise ValueError(f"xcs_parallel takes keyword arguments only, got positional {args!r}; "
+                         f"use one of {', '.join(_MARKER_TYPES)}")
+    unknown = sorted(set(kwargs) - set(_MARKER_TYPES))
+    if unknown:
+        raise ValueError(f"xcs_parallel got unknown argument(s) {', '.join(unknown)}; "
+                         f"accepted: {', '.join(_MARKER_TYPES)}")
+    for name, value in kwargs.items():
+        kind = _MARKER_TYPES[name]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or value <= 0:
+            raise ValueError(f"xcs_parallel({name}=...) must be a positive "
+                             f"{'integer' if kind is int else 'number'}, got {value!r}")
+    return MarkerArgs(**kwargs)

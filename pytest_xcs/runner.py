@@ -1,0 +1,128 @@
+"""Running one marked test: trace it, A/B time it, profile it, draw its timeline.
+
+The test body runs:
+
+1. once traced (``xcs.trace``): this is the test's normal run, its outcome is
+   the test's outcome, and its graph gives the structural report;
+2. with ``--xcs-ab``: once more each way as warm-up, then ``rounds`` times
+   sequentially (A) and under ``xcs.jit`` with the chosen executor (B),
+   interleaved A B A B so machine drift affects both alike.  The test's own
+   assertions run on both sides: a body that passes sequentially but fails in
+   parallel is a ``ParallelizationFailure``;
+3. with ``--xcs-profile``: once more each way under pyinstrument.
+
+Test bodies are therefore run several times with the same fixture values:
+marked tests must be repeatable.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xcs_core as xcs
+from pytest_xcs import profiling
+from pytest_xcs.results import ABTiming, TestResult
+from pytest_xcs.timeline import write_timeline
+from xcs_core.tracing import trace_call
+
+__all__ = ["ParallelizationFailure", "RunSettings", "run_marked"]
+
+
+class ParallelizationFailure(AssertionError):
+    """The test passes sequentially but fails under the parallel executor."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How marked tests are run (from options, ini values and the marker)."""
+
+    ab: bool = False
+    rounds: int = 5
+    executor: str = "threads"
+    workers: int | None = None
+    profile: bool = False
+    artifacts: Path = Path(".xcs/artifacts")
+
+
+def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
+               settings: RunSettings) -> TestResult:
+    """Run a marked test as described in the module doc; returns what was learned."""
+    traced = trace_call(fn, (), kwargs, wrap_inputs=False)
+    analysis = xcs.analyze(traced.graph)
+    result = TestResult(
+        nodeid, analysis.summary(settings.workers),
+        sync_points=[{"site": p.site, "reason": p.reason} for p in analysis.sync_points
+                     if p.blocking])
+    if settings.ab:
+        result.ab, nodes = _ab(fn, kwargs, settings)
+        path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
+        result.artifacts["timeline"] = str(write_timeline(nodes, nodeid, path))
+    if settings.profile:
+        _profile(fn, kwargs, nodeid, settings, result)
+    return result
+
+
+def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
+        ) -> tuple[ABTiming, list[Any]]:
+    jitted = xcs.jit(fn)
+    runs: list[Any] = []
+
+    def sequential() -> None:
+        with xcs.execution(executor="sequential"):
+            fn(**kwargs)
+
+    def parallel() -> None:
+        runs.clear()
+        with xcs.execution(executor=settings.executor, max_workers=settings.workers,
+                           observer=runs.append):
+            try:
+                jitted(**kwargs)
+            except Exception as exc:
+                raise ParallelizationFailure(
+                    f"passes sequentially but fails under xcs.jit with the "
+                    f"{settings.executor!r} executor: {type(exc).__name__}: {exc}") from exc
+
+    timing = ABTiming([], [], settings.executor, settings.workers)
+    sequential()
+    parallel()
+    for _ in range(settings.rounds):
+        timing.sequential.append(_timed(sequential))
+        timing.parallel.append(_timed(parallel))
+    return timing, (runs[-1].nodes if runs else [])
+
+
+def _timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
+             settings: RunSettings, result: TestResult) -> None:
+    jitted = xcs.jit(fn)
+    workers = profiling.WorkerProfiles()
+
+    def sequential() -> None:
+        with xcs.execution(executor="sequential"):
+            fn(**kwargs)
+
+    def parallel() -> None:
+        with xcs.execution(executor=settings.executor, max_workers=settings.workers,
+                           around=workers.around):
+            jitted(**kwargs)
+
+    stem = settings.artifacts / _slug(nodeid)
+    for side, session in (("sequential", profiling.profile_call(sequential)),
+                          ("parallel", profiling.profile_call(parallel, workers))):
+        path = profiling.write_html(session, stem.with_name(f"{stem.name}.{side}.html"))
+        result.artifacts[f"profile_{side}"] = str(path)
+        result.slowest[side] = profiling.slowest_frames(session)
+
+
+def _slug(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:150]

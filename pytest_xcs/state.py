@@ -1,0 +1,158 @@
+"""The plugin's per-session state (kept in ``config.stash``) and what it decides.
+
+Settings come from the command line first, then ``[tool.pytest.ini_options]``
+/ ``pytest.ini`` (``addini``), then defaults.  Results of marked tests are
+collected here (from this process, or sent by xdist workers), checked against
+marker thresholds, compared with a baseline and written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_xcs import baseline
+from pytest_xcs.options import MarkerArgs, Threshold, executor_name, positive_int, threshold
+from pytest_xcs.results import ABTiming, TestResult
+from pytest_xcs.runner import RunSettings
+
+__all__ = ["XcsState", "from_config"]
+
+XDIST_AB_OFF = ("xcs: A/B timing is off under pytest-xdist (workers share the machine, so "
+                "timings would be meaningless); run with -n 0 to time marked tests")
+
+
+@dataclass
+class XcsState:
+    """Settings and results of one pytest session."""
+
+    run: RunSettings
+    report: bool
+    json_path: Path | None
+    baseline_dir: Path
+    save_name: str | None
+    compare_name: str | None
+    thresholds: list[Threshold]
+    xdist: bool = False
+    results: dict[str, TestResult] = field(default_factory=dict)
+    regressions: list[baseline.Regression] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ab_skipped: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Whether anything beyond tracing and marker checks was asked for."""
+        return bool(self.report or self.run.ab or self.run.profile or self.json_path
+                    or self.save_name or self.compare_name)
+
+    def settings_for(self, marker: MarkerArgs) -> RunSettings:
+        """Run settings for one test: the marker's rounds/workers win."""
+        run = self.run
+        if self.xdist and run.ab:
+            self.ab_skipped = True
+            run = replace(run, ab=False, profile=False)
+        return replace(run, rounds=marker.rounds or run.rounds,
+                       workers=marker.workers or run.workers)
+
+    def check(self, result: TestResult, marker: MarkerArgs) -> str:
+        """A failure message if the result misses a marker threshold, else ``""``."""
+        predicted = result.summary["predicted_speedup"]
+        if marker.min_parallelism is not None and predicted < marker.min_parallelism:
+            blocking = "; ".join(f"{p['site']} ({p['reason']})" for p in result.sync_points)
+            return (f"xcs: predicted speedup {predicted:.2f}x is below "
+                    f"min_parallelism={marker.min_parallelism:g} (structural, from the traced "
+                    f"graph: max width {result.summary['max_width']})"
+                    + (f"; serialization points: {blocking}" if blocking else ""))
+        if marker.min_speedup is not None:
+            if result.ab is None:
+                result.note = (f"min_speedup={marker.min_speedup:g} not checked: it needs "
+                               "measured timings (run with --xcs-ab)")
+            elif result.ab.speedup < marker.min_speedup:
+                return (f"xcs: measured speedup {result.ab.speedup:.2f}x is below "
+                        f"min_speedup={marker.min_speedup:g} (sequential median "
+                        f"{result.ab.seq_median:.4f} s, parallel median "
+                        f"{result.ab.par_median:.4f} s, predicted {predicted:.2f}x)")
+        return ""
+
+    def document(self) -> dict[str, Any]:
+        return baseline.document({k: r.to_dict() for k, r in sorted(self.results.items())})
+
+    def finish(self, rootdir: Path) -> None:
+        """After all tests: compare with the baseline, save it, write JSON."""
+        doc = self.document()
+        if self.compare_name:
+            path = self.baseline_path(rootdir, self.compare_name)
+            try:
+                old = baseline.load(path)
+            except baseline.BaselineError as exc:
+                self.notes.append(f"xcs: comparison skipped: {exc}")
+            else:
+                self.regressions, notes = baseline.compare(old, doc, self.thresholds)
+                self.notes.extend(f"xcs: {n}" for n in notes)
+        if self.save_name:
+            path = self.baseline_path(rootdir, self.save_name)
+            baseline.save(path, doc)
+            self.notes.append(f"xcs: saved baseline {path}")
+        if self.json_path:
+            baseline.save(self.json_path, doc)
+            self.notes.append(f"xcs: wrote {self.json_path}")
+
+    def baseline_path(self, rootdir: Path, name: str) -> Path:
+        folder = self.baseline_dir if self.baseline_dir.is_absolute() else rootdir / \
+            self.baseline_dir
+        return folder / f"{name}.json"
+
+
+def _value(config: pytest.Config, option: str, ini: str, convert: Any = None) -> Any:
+    value = config.getoption(option)
+    if value is not None:
+        return value
+    raw = config.getini(ini)
+    if raw in (None, "", []):
+        return None
+    return raw if convert is None else _convert(ini, raw, convert)
+
+
+def _convert(ini: str, raw: Any, convert: Any) -> Any:
+    try:
+        return convert(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"ini option {ini} = {raw!r}: {exc}") from None
+
+
+def from_config(config: pytest.Config) -> XcsState:
+    """Build the session state from options and ini values (validated)."""
+    xdist = hasattr(config, "workerinput") or bool(config.getoption("numprocesses", None))
+    thresholds = config.getoption("xcs_compare_fail") or [
+        _convert("xcs_compare_fail", t, threshold) for t in config.getini("xcs_compare_fail") or []]
+    artifacts = Path(_value(config, "xcs_artifacts", "xcs_artifacts") or ".xcs/artifacts")
+    return XcsState(
+        run=RunSettings(
+            ab=bool(_value(config, "xcs_ab", "xcs_ab")),
+            rounds=_value(config, "xcs_rounds", "xcs_rounds", positive_int) or 5,
+            executor=_value(config, "xcs_executor", "xcs_executor", executor_name) or "threads",
+            workers=_value(config, "xcs_workers", "xcs_workers", positive_int),
+            profile=bool(_value(config, "xcs_profile", "xcs_profile")),
+            artifacts=artifacts if artifacts.is_absolute() else config.rootpath / artifacts,
+        ),
+        report=bool(_value(config, "xcs_report", "xcs_report")),
+        json_path=Path(config.getoption("xcs_json")) if config.getoption("xcs_json") else None,
+        baseline_dir=Path(_value(config, "xcs_baseline_dir", "xcs_baseline_dir") or ".xcs"),
+        save_name=config.getoption("xcs_save_baseline"),
+        compare_name=config.getoption("xcs_compare"),
+        thresholds=list(thresholds) or [threshold("speedup:10%")],
+        xdist=xdist,
+    )
+
+
+def result_from_dict(data: dict[str, Any]) -> TestResult:
+    """Rebuild a result sent by an xdist worker."""
+    ab = data.get("ab")
+    timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"]) \
+        if ab else None
+    return TestResult(data["nodeid"], data["summary"], data.get("sync_points", []), timing,
+                      data.get("artifacts", {}), data.get("slowest", {}), data.get("note", ""))
