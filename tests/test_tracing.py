@@ -211,3 +211,16 @@ def test_untraceable_function_warns_once_and_runs_plainly():
 def test_trace_rejects_a_non_callable():
     with pytest.raises(TypeError, match="fn must be callable"):
         xcs.trace(42)
+
+
+def test_xcs_value_on_a_container_records_a_serialization_point_per_result():
+    def program(q):
+        docs = [model(i, q) for i in range(3)]
+        text = " | ".join(xcs.value(docs))
+        return judge([text])
+
+    result = xcs.trace(program, "q")
+    assert result.outputs == "q:0 | q:1 | q:2"
+    analysis = xcs.analyze(result.graph)
+    assert analysis.critical_path_calls == 2  # judge waits for the models through the syncs
+    assert len([p for p in analysis.sync_points if p.blocking]) == 3

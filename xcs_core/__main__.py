@@ -7,6 +7,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import xcs_core as xcs
 from xcs_core.report import format_seconds, summary_row, summary_table, sync_table
@@ -48,14 +49,33 @@ def demo(models: int = 8, rounds: int = 3) -> int:
     return 0
 
 
+def plugin_demo(rounds: int = 3) -> int:
+    """Run the shipped example tests under the pytest plugin (report + A/B timing)."""
+    import pytest
+
+    from xcs_core import examples
+
+    folder = str(Path(examples.__file__).parent)
+    args = [folder, "--xcs-report", "--xcs-ab", "--xcs-rounds", str(rounds), "-q",
+            "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", folder,
+            "--xcs-artifacts", str(Path(".xcs", "artifacts").resolve())]
+    print(f"\n$ pytest {' '.join(args)}\n", flush=True)
+    return int(pytest.main(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xcs", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("demo", help="trace, report and run the embedded ensemble example")
     run.add_argument("--models", type=int, default=8, help="number of model calls (default 8)")
     run.add_argument("--rounds", type=int, default=3, help="timed rounds per side (default 3)")
+    run.add_argument("--no-plugin", action="store_true",
+                     help="skip running the example tests under the pytest plugin")
     args = parser.parse_args(argv)
-    return demo(args.models, args.rounds)
+    status = demo(args.models, args.rounds)
+    if status == 0 and not args.no_plugin:
+        status = plugin_demo(args.rounds)
+    return status
 
 
 if __name__ == "__main__":

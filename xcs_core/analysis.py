@@ -18,10 +18,13 @@ Definitions
 from __future__ import annotations
 
 import gc
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from xcs_core.ir import ComputationGraph, Operation, OpKind
+from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
 
@@ -65,7 +68,7 @@ class Analysis:
     critical_time: float
     total_time: float
     sync_points: list[SyncPoint]
-    patterns: Any = None
+    patterns: Patterns
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -108,9 +111,16 @@ class Analysis:
             "speedup_bound": self.speedup_bound,
             "predicted_speedup": self.predicted_speedup(workers),
             "sync_points": sum(1 for s in self.sync_points if s.blocking),
-            "maps": [m.describe() for m in self.patterns.maps] if self.patterns else [],
-            "reduces": [r.describe() for r in self.patterns.reduces] if self.patterns else [],
+            "maps": _counted(m.describe() for m in self.patterns.maps),
+            "reduces": _counted(r.describe() for r in self.patterns.reduces),
+            "critical_path": list(self.critical_path),
         }
+
+
+def _counted(descriptions: Iterable[str]) -> list[str]:
+    """Equal descriptions once, with how often they occur (a loop's map on every level)."""
+    counts = Counter(descriptions)
+    return [d if n == 1 else f"{d} ({n} times)" for d, n in counts.items()]
 
 
 def analyze(graph: ComputationGraph) -> Analysis:
@@ -127,8 +137,6 @@ def analyze(graph: ComputationGraph) -> Analysis:
 
 
 def _analyze(graph: ComputationGraph) -> Analysis:
-    from xcs_core.patterns import find_patterns
-
     use_def: dict[int, tuple[int, list[int]]] = {}
     control: dict[int, tuple[int, ...]] = {}
     longest: dict[int, float] = {}

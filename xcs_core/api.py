@@ -259,4 +259,8 @@ def value(obj: Any) -> Any:
     """
     if type(obj) is Traced:
         return values_module._RT.force(obj, "xcs.value()")
+    found: list[Node] = []
+    tracing._collect(obj, found, set())
+    for node in found:  # each is a serialization point, recorded like any other
+        values_module._RT.force(Traced(node), "xcs.value()")
     return resolve(obj)

@@ -228,41 +228,44 @@ class Scheduler:
             heapq.heappush(self._heap, (-node.height, node.seq, node))
 
     def _pump_locked(self) -> None:
-        while self._running < self.max_workers and self._heap:
-            height, _, node = heapq.heappop(self._heap)
-            if node.state != QUEUED or -height != node.height:
-                continue
-            if node.seq > self.failed_seq:
-                self._fail_locked(node, Cancelled())
-                continue
-            node.state = RUNNING
+        while self._running < self.max_workers:
+            node = self._claim_locked()
+            if node is None:
+                return
             self._running += 1
             self._submit(lambda node=node: self._work(node))
 
     # -- running ----------------------------------------------------------------
-    def _work(self, node: Node) -> None:
+    def _work(self, node: Node | None) -> None:
+        """Worker entry: run ``node``, then keep running what its completion made ready."""
         previous = getattr(_worker, "active", False)
         _worker.active = True
         try:
-            if self._around is None:
-                value, exc = execute(node)
-            else:
-                with self._around(node):
+            while node is not None:
+                if self._around is None:
                     value, exc = execute(node)
+                else:
+                    with self._around(node):
+                        value, exc = execute(node)
+                node = self._finish(node, value, exc, dispatched=True)
         finally:
             _worker.active = previous
-        self._finish(node, value, exc, dispatched=True)
 
     def _run_inline(self, nodes: list[Node]) -> None:
         for node in nodes:
             self._finish(node, *execute(node))
 
     def _finish(self, node: Node, value: Any, exc: BaseException | None,
-                dispatched: bool = False) -> None:
+                dispatched: bool = False) -> Node | None:
+        """Record a result and release dependents.
+
+        On a pool worker (``dispatched``), the most urgent node that became
+        ready is returned for the same thread to run next (work-first: no
+        thread wake-up on the critical path); its worker slot carries over.
+        """
         inline: list[Node] = []
+        follow: Node | None = None
         with self.cond:
-            if dispatched:
-                self._running -= 1
             if exc is None:
                 node.value, node.state = value, DONE
                 self.unfinished -= 1
@@ -276,9 +279,27 @@ class Scheduler:
             else:
                 self.failed_seq = min(self.failed_seq, node.seq)
                 self._fail_locked(node, exc)
+            if dispatched:
+                follow = self._claim_locked()
+                if follow is None:
+                    self._running -= 1
             self._pump_locked()
             self.cond.notify_all()
         self._run_inline(inline)
+        return follow
+
+    def _claim_locked(self) -> Node | None:
+        """Pop the most urgent queued node for the calling worker (``None`` if none)."""
+        while self._heap:
+            height, _, node = heapq.heappop(self._heap)
+            if node.state != QUEUED or -height != node.height:
+                continue
+            if node.seq > self.failed_seq:
+                self._fail_locked(node, Cancelled())
+                continue
+            node.state = RUNNING
+            return node
+        return None
 
     def _fail_locked(self, node: Node, exc: BaseException) -> None:
         """Fail ``node`` and, transitively, every node waiting on it."""

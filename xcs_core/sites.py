@@ -55,13 +55,22 @@ def format_site(frame: FrameType | None) -> str:
     return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
+_short: dict[tuple[str, str], str] = {}
+
+
 def short_path(filename: str) -> str:
-    """A path relative to the working directory when that is shorter."""
+    """A path relative to the working directory when that is shorter (cached)."""
+    cwd = os.getcwd()
     try:
-        rel = os.path.relpath(filename)
+        return _short[(cwd, filename)]
+    except KeyError:
+        pass
+    try:
+        rel = os.path.relpath(filename, cwd)
     except ValueError:  # pragma: no cover - other drive on Windows
-        return filename
-    return rel if len(rel) < len(filename) else filename
+        rel = filename
+    _short[(cwd, filename)] = result = rel if len(rel) < len(filename) else filename
+    return result
 
 
 def _try_lines(filename: str) -> frozenset[int] | None:
