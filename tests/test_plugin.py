@@ -84,10 +84,11 @@ def test_ab_times_both_sides_and_writes_a_timeline(example):
 
 def test_parallel_only_failure_is_reported_with_both_outcomes(pytester):
     pytester.makepyfile('''
-        import threading, pytest, xcs_core as xcs
+        import threading, time, pytest, xcs_core as xcs
 
         @xcs.op
         def where():
+            time.sleep(0.002)  # slow enough to be dispatched to a worker
             return threading.current_thread().name
 
         @pytest.mark.xcs_parallel

@@ -44,12 +44,15 @@ class LeafOp:
         functools.update_wrapper(self, fn)
         self.fn, self.effect = fn, effect
         self.target = getattr(fn, "__qualname__", repr(fn))
+        # running-average durations are kept per module-qualified name
+        self.key = f"{getattr(fn, '__module__', '')}.{self.target}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ctx = tracing.current()
         if ctx is None:
             return self.fn(*args, **kwargs)
-        return ctx.call(self.target, self.fn, args, kwargs, self.effect, sites.user_frame())
+        return ctx.call(self.target, self.fn, args, kwargs, self.effect, sites.user_frame(),
+                        self.key)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
@@ -101,8 +104,9 @@ class Operator:
         ctx = tracing.current()
         if ctx is None:
             return self.forward(inputs)
-        return ctx.call(type(self).__qualname__, self.forward, (inputs,), {}, self.effect,
-                        sites.user_frame())
+        cls = type(self)
+        return ctx.call(cls.__qualname__, self.forward, (inputs,), {}, self.effect,
+                        sites.user_frame(), f"{cls.__module__}.{cls.__qualname__}")
 
 
 # -- jit ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ number of unfinished nodes.
 from __future__ import annotations
 
 import heapq
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,12 +39,15 @@ from typing import Any
 
 from xcs_core.ir import OpKind
 
-__all__ = ["Cancelled", "Node", "Scheduler", "execute", "resolve", "wait"]
+__all__ = ["Cancelled", "Node", "Scheduler", "cheap", "execute", "learn", "resolve", "wait"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 _PROPAGATION_LIMIT = 64
 _estimates: dict[str, float] = {}
 _DEFAULT_ESTIMATE = 1e-3
+#: Calls known to take less than this run inline on the calling thread: handing
+#: them to a worker would cost more than running them.
+_INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
 _worker = threading.local()
 
 
@@ -54,16 +58,16 @@ class Cancelled(Exception):
 class Node:
     """One runtime operation (leaf call, glue, input or serialization point)."""
 
-    __slots__ = ("seq", "kind", "target", "fn", "args", "kwargs", "inputs", "site", "frame",
-                 "effect", "state", "value", "exc", "waiting", "dependents", "sched", "owner",
-                 "start", "end", "worker", "height", "reason")
+    __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
+                 "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
+                 "owner", "start", "end", "worker", "height", "reason")
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
                  site: str = "", effect: bool = False) -> None:
         self.seq, self.kind, self.target, self.fn = seq, kind, target, fn
         self.args, self.kwargs, self.inputs = args, kwargs or {}, inputs or []
-        self.site, self.frame, self.effect = site, None, effect
+        self.site, self.frame, self.effect, self.key = site, None, effect, target
         self.state, self.value, self.exc = WAITING, None, None
         self.waiting, self.dependents, self.sched, self.owner = 0, [], None, None
         self.start = self.end = 0.0
@@ -144,17 +148,26 @@ def execute(node: Node) -> tuple[Any, BaseException | None]:
         value, exc = None, error
     node.end = time.perf_counter()
     if exc is None and node.kind is OpKind.CALL:
-        old = _estimates.get(node.target)
-        spent = node.end - node.start
-        _estimates[node.target] = spent if old is None else 0.7 * old + 0.3 * spent
+        learn(node.key, node.end - node.start)
     return value, exc
+
+
+def learn(target: str, seconds: float) -> None:
+    """Fold one measured duration into the running average for ``target``."""
+    old = _estimates.get(target)
+    _estimates[target] = seconds if old is None else 0.7 * old + 0.3 * seconds
+
+
+def cheap(target: str) -> bool:
+    """True when ``target`` is known to run faster than a dispatch to a worker costs."""
+    return _estimates.get(target, _INLINE_BELOW) < _INLINE_BELOW
 
 
 def _estimate(node: Node) -> float:
     """Expected duration: running average per callable; glue costs nothing."""
     if node.kind is not OpKind.CALL:
         return 0.0
-    return _estimates.get(node.target, _DEFAULT_ESTIMATE)
+    return _estimates.get(node.key, _DEFAULT_ESTIMATE)
 
 
 def wait(node: Node) -> Any:

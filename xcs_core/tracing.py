@@ -32,7 +32,7 @@ from typing import Any
 
 from xcs_core import sites, values
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
-from xcs_core.scheduler import DONE, FAILED, Node, Scheduler, execute, resolve, wait
+from xcs_core.scheduler import DONE, FAILED, Node, Scheduler, cheap, execute, learn, resolve, wait
 from xcs_core.values import Traced
 
 __all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
@@ -49,6 +49,7 @@ PURE_METHODS = frozenset(
 
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
 _IDENTITY = "result compared with 'is': runs at once so the test sees the real object"
+_INLINE = "cheaper than a dispatch: runs inline"
 
 
 class DeferredFailure(BaseException):
@@ -117,7 +118,7 @@ class Context:
 
     # -- leaf calls ---------------------------------------------------------------
     def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,
-             frame: FrameType | None) -> Any:
+             frame: FrameType | None, key: str = "") -> Any:
         """Dispatch one leaf call (see module doc for the two modes)."""
         site = sites.format_site(frame)
         if self.mode == RECORD:
@@ -132,32 +133,34 @@ class Context:
                 return value
             return self._wrap(node, value)
         self.check_failed()
-        if effect:
-            return self._call_now(target, fn, args, kwargs, site, effect, "effect")
-        if sites.guarded(frame, self.boundary):
-            return self._call_now(target, fn, args, kwargs, site, effect, _GUARDED)
-        if sites.identity_tested(frame):
-            return self._call_now(target, fn, args, kwargs, site, effect, _IDENTITY)
-        node = self._node(OpKind.CALL, target, fn, args, kwargs, site)
+        node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+        node.key = key or target
+        reason = ("effect" if effect else _GUARDED if sites.guarded(frame, self.boundary)
+                  else _IDENTITY if sites.identity_tested(frame) else "")
+        if not reason and cheap(node.key) and all(d.state == DONE for d in node.inputs):
+            reason = _INLINE
+        if reason:
+            return self._call_now(node, reason)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
         self.sched.add(node)
         return Traced(node)
 
-    def _call_now(self, target: str, fn: Callable, args: tuple, kwargs: dict, site: str,
-                  effect: bool, reason: str) -> Any:
-        """Run a call synchronously: effects after everything before them."""
-        if effect:
+    def _call_now(self, node: Node, reason: str) -> Any:
+        """Run a call synchronously on this thread (effects after everything before them)."""
+        if node.effect:
             self.wait_all()
-        node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
         node.reason = reason
         try:
-            resolved_args, resolved_kwargs = resolve(args), resolve(kwargs)
+            args, kwargs = resolve(node.args), resolve(node.kwargs)
         except BaseException as exc:
             raise DeferredFailure() from exc
         start = time.perf_counter()
-        value = fn(*resolved_args, **resolved_kwargs)
-        return node.done(value, start, time.perf_counter()).value
+        value = node.fn(*args, **kwargs)
+        end = time.perf_counter()
+        learn(node.key, end - start)
+        node.args, node.kwargs = (), {}
+        return node.done(value, start, end).value
 
     def _wrap(self, node: Node, value: Any) -> Any:
         """A stand-in for a recorded value; ``None`` and classes stay raw so ``is`` works."""
