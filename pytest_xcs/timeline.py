@@ -13,6 +13,7 @@ from typing import Any
 
 from xcs_core.analysis import analyze
 from xcs_core.ir import OpKind
+from xcs_core.sites import format_site
 from xcs_core.tracing import build_graph
 
 __all__ = ["render_svg", "write_timeline"]
@@ -42,7 +43,7 @@ def render_svg(nodes: list[Any], title: str) -> str:
         w = max((n.end - n.start) * scale, 1.0)
         y = _TOP + lanes[n.worker] * _LANE
         color = "#d62728" if n.seq in critical else "#1f77b4"
-        tip = f"{n.target} @ {n.site}: {(n.end - n.start) * 1e3:.2f} ms"
+        tip = f"{n.target} @ {format_site(n.site)}: {(n.end - n.start) * 1e3:.2f} ms"
         parts.append(f'<g><title>{escape(tip)}</title><rect x="{x:.1f}" y="{y + 3}" '
                      f'width="{w:.1f}" height="{_LANE - 6}" fill="{color}" rx="3"/>'
                      f'<text x="{x + 3:.1f}" y="{y + 17}" fill="white" font-size="11">'

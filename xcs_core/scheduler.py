@@ -64,7 +64,7 @@ class Node:
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
-                 site: str = "", effect: bool = False) -> None:
+                 site: tuple[str, int] | None = None, effect: bool = False) -> None:
         self.seq, self.kind, self.target, self.fn = seq, kind, target, fn
         self.args, self.kwargs, self.inputs = args, kwargs or {}, inputs or []
         self.site, self.frame, self.effect, self.key = site, None, effect, target
@@ -80,7 +80,9 @@ class Node:
         return self
 
     def __repr__(self) -> str:
-        return f"<node {self.seq} {self.target} at {self.site}>"
+        from xcs_core.sites import format_site
+
+        return f"<node {self.seq} {self.target} at {format_site(self.site)}>"
 
 
 def in_worker() -> bool:
@@ -193,6 +195,9 @@ class Scheduler:
         self.unfinished = 0
         self.failed_seq: float = float("inf")
         self.failures: list[Node] = []
+        self._watched: dict[Node, int] = {}  # nodes some thread waits for
+        self._waiting_all = 0
+        self._failed_since_notify = False
 
     # -- adding nodes -----------------------------------------------------------
     def add(self, node: Node) -> None:
@@ -205,6 +210,7 @@ class Scheduler:
             for dep in node.inputs:
                 if dep.state == FAILED:
                     self._fail_locked(node, dep.exc)
+                    self._notify_locked()
                     return
                 if dep.state != DONE and dep.sched is self:
                     node.waiting += 1
@@ -213,6 +219,7 @@ class Scheduler:
             if node.waiting == 0:
                 self._ready_locked(node, inline)
             self._pump_locked()
+            self._notify_locked()
         self._run_inline(inline)
 
     def _raise_heights(self, node: Node) -> None:
@@ -297,7 +304,10 @@ class Scheduler:
                 if follow is None:
                     self._running -= 1
             self._pump_locked()
-            self.cond.notify_all()
+            if node in self._watched:
+                self.cond.notify_all()
+            else:
+                self._notify_locked()
         self._run_inline(inline)
         return follow
 
@@ -314,8 +324,15 @@ class Scheduler:
             return node
         return None
 
+    def _notify_locked(self) -> None:
+        """Wake waiters if a node failed or everything finished (not on every completion)."""
+        if self._failed_since_notify or (self._waiting_all and self.unfinished == 0):
+            self._failed_since_notify = False
+            self.cond.notify_all()
+
     def _fail_locked(self, node: Node, exc: BaseException) -> None:
         """Fail ``node`` and, transitively, every node waiting on it."""
+        self._failed_since_notify = True
         stack = [node]
         while stack:
             current = stack.pop()
@@ -334,8 +351,16 @@ class Scheduler:
         if in_worker():
             self._steal(node)
         with self.cond:
-            while node.state < DONE:
-                self.cond.wait()
+            if node.state >= DONE:
+                return
+            self._watched[node] = self._watched.get(node, 0) + 1
+            try:
+                while node.state < DONE:
+                    self.cond.wait()
+            finally:
+                count = self._watched.pop(node)
+                if count > 1:
+                    self._watched[node] = count - 1
 
     def _steal(self, node: Node) -> None:
         for dep in node.inputs:
@@ -363,5 +388,9 @@ class Scheduler:
                 for node in queued:
                     self._steal(node)
         with self.cond:
-            while self.unfinished > 0:
-                self.cond.wait()
+            self._waiting_all += 1
+            try:
+                while self.unfinished > 0:
+                    self.cond.wait()
+            finally:
+                self._waiting_all -= 1

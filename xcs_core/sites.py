@@ -28,7 +28,7 @@ import sys
 import threading
 from types import FrameType
 
-__all__ = ["format_site", "guarded", "identity_tested", "user_frame"]
+__all__ = ["Site", "format_site", "guarded", "identity_tested", "site_of", "user_frame"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
@@ -48,11 +48,21 @@ def user_frame(depth: int = 1) -> FrameType | None:
     return frame
 
 
-def format_site(frame: FrameType | None) -> str:
-    """``path:line`` of a frame, with the path relative to the working directory."""
-    if frame is None:
+Site = tuple[str, int]
+
+
+def site_of(frame: FrameType | None) -> Site | None:
+    """The raw ``(filename, line)`` of a frame: cheap enough for every call."""
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def format_site(where: FrameType | Site | None) -> str:
+    """``path:line`` of a frame or raw site, the path relative to the working directory."""
+    if where is None:
         return "<unknown>"
-    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+    if isinstance(where, tuple):
+        return f"{short_path(where[0])}:{where[1]}"
+    return f"{short_path(where.f_code.co_filename)}:{where.f_lineno}"
 
 
 _short: dict[tuple[str, str], str] = {}

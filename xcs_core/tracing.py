@@ -91,7 +91,8 @@ class Context:
 
     # -- nodes --------------------------------------------------------------------
     def _node(self, kind: OpKind, target: str, fn: Any = None, args: tuple = (),
-              kwargs: dict | None = None, site: str = "", effect: bool = False) -> Node:
+              kwargs: dict | None = None, site: sites.Site | None = None,
+              effect: bool = False) -> Node:
         inputs: list[Node] = []
         _collect(args, inputs, set())
         if kwargs:
@@ -113,14 +114,14 @@ class Context:
 
     def sync(self, node: Node, reason: str, frame: FrameType | None) -> None:
         """Record a serialization point on ``node`` at the user's line."""
-        sync = self._node(OpKind.SYNC, "sync", site=sites.format_site(frame))
+        sync = self._node(OpKind.SYNC, "sync", site=sites.site_of(frame))
         sync.inputs, sync.reason, sync.state = [node], reason, DONE
 
     # -- leaf calls ---------------------------------------------------------------
     def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,
              frame: FrameType | None, key: str = "") -> Any:
         """Dispatch one leaf call (see module doc for the two modes)."""
-        site = sites.format_site(frame)
+        site = sites.site_of(frame)
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
             value, exc = execute(node)
@@ -218,7 +219,7 @@ class _Runtime:
     def _glue_node(self, ctx: Context, fn: Any, label: str, args: tuple) -> Any:
         target = label if label.startswith(".") else f"op {label}"
         node = ctx._node(OpKind.GLUE, target, fn, args, None,
-                         sites.format_site(sites.user_frame()))
+                         sites.site_of(sites.user_frame()))
         if ctx.mode == RECORD:
             value, exc = execute(node)
             if exc is not None:
@@ -373,5 +374,6 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
         outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
         ops.append(Operation(node.seq, node.kind, node.target,
                              tuple(ValueRef(d.seq) for d in inputs), outs,
-                             tuple(control), node.site, node.effect, meta))
+                             tuple(control), sites.format_site(node.site) if node.site else "",
+                             node.effect, meta))
     return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
