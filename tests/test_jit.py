@@ -331,6 +331,7 @@ def test_max_workers_is_respected_and_the_pool_is_reused():
         ensemble("w")
     assert threading.active_count() == before
     assert get_executor("threads", 2) is get_executor("threads", 2)
+    assert get_executor("threads", 2).threads == 2  # never more threads than max_workers
 
 
 def test_longest_remaining_path_goes_first_when_workers_are_scarce():

@@ -186,7 +186,7 @@ class Scheduler:
 
     def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
                  around: Callable[[Node], Any] | None = None) -> None:
-        self.cond = threading.Condition()
+        self.cond = threading.Condition(threading.Lock())
         self._around = around  # context-manager factory wrapped around dispatched nodes
         self._submit = submit
         self.max_workers = max_workers

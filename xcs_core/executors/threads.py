@@ -1,31 +1,72 @@
-"""The thread executor: one warm ``ThreadPoolExecutor`` shared by all calls.
+"""The thread executor: a warm pool of worker threads shared by all jitted calls.
 
 Threads fit leaf calls that wait on I/O (model APIs, HTTP, databases): the
-GIL is released while they wait.  The pool is created once per
-``max_workers`` value and reused, and the scheduler never submits more than
-``max_workers`` operations at once, so the pool's own queue stays empty and
-the scheduler's priority order is the order work starts in.
+GIL is released while they wait.  The scheduler hands over plain callables and
+never needs a result object back (completion is recorded by the callable
+itself), so the pool is a ``queue.SimpleQueue`` of callables served by worker
+threads, without ``concurrent.futures``' per-task ``Future``: at a fan-out of
+128 calls that object, its condition variable and the idle-semaphore dance
+made ``submit`` the largest cost of a dispatch (measured in
+``benchmarks/run.py``).
+
+Threads are started on demand, never more than ``max_workers``, and kept for
+the next call (no pool per call or per level).  The scheduler never submits
+more than ``max_workers`` callables at once, so no callable waits for a thread.
 """
 
 from __future__ import annotations
 
+import itertools
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+
+_names = itertools.count()
 
 
 class ThreadExecutor:
-    """Runs operations on a shared, lazily grown thread pool."""
+    """Runs callables on up to ``max_workers`` persistent daemon threads."""
 
     name = "threads"
     parallel = True
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="xcs")
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._busy = 0
 
-    def submit(self, fn: Callable[[], None]) -> Any:
-        return self._pool.submit(fn)
+    def submit(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._busy += 1
+            spawn = self._busy > self._threads and self._threads < self.max_workers
+            if spawn:
+                self._threads += 1
+        self._queue.put(fn)
+        if spawn:
+            threading.Thread(target=self._serve, name=f"xcs_{next(_names)}", daemon=True).start()
+
+    def _serve(self) -> None:
+        get, lock = self._queue.get, self._lock
+        while True:
+            fn = get()
+            if fn is None:
+                return
+            try:
+                fn()
+            finally:
+                fn = None  # an idle worker must not keep the last node (and its value) alive
+                with lock:
+                    self._busy -= 1
+
+    @property
+    def threads(self) -> int:
+        """How many worker threads exist now."""
+        return self._threads
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+        with self._lock:
+            count, self._threads = self._threads, 0
+        for _ in range(count):
+            self._queue.put(None)
