@@ -36,6 +36,9 @@ class Workload:
     rounds: int | None = None
     traced: Callable[[], Any] | None = None  # plain-Python body, for predicted speedup
     meta: dict[str, Any] = field(default_factory=dict)
+    # contenders that need a Dask client: measured in a phase of their own, with the
+    # in-process cluster running only then (its threads would tax everyone else)
+    isolated: dict[str, Callable[[Any], Callable[[], Any]]] = field(default_factory=dict)
 
 
 # -- 1. ensemble ----------------------------------------------------------------------------
@@ -56,7 +59,7 @@ def reduce_answers(answers: list[int]) -> int:
     return sum(answers)
 
 
-def ensemble_workload(n: int, client: Any = None) -> Workload:
+def ensemble_workload(n: int) -> Workload:
     def sequential() -> int:
         return reduce_answers([call_model(i) for i in range(n)])
 
@@ -78,14 +81,13 @@ def ensemble_workload(n: int, client: Any = None) -> Workload:
         contenders["dask.delayed"] = lambda: dask.compute(
             dask.delayed(reduce_answers)([dask.delayed(call_model)(i) for i in range(n)]),
             scheduler="threads", num_workers=n)[0]
-    if client is not None:
-        contenders["dask distributed"] = lambda: reduce_answers(
-            client.gather(client.map(call_model, range(n), pure=False)))
     contenders["xcs threads"] = xcs.jit(body)
     if n > 32:
         del contenders["sequential"]  # n x 10 ms; the traced run measures it once
     return Workload(f"ensemble N={n}", contenders, ideal=LATENCY, traced=body,
-                    meta={"n": n})
+                    meta={"n": n}, isolated={"dask distributed": lambda client: lambda: (
+                        reduce_answers(client.gather(client.map(call_model, range(n),
+                                                                pure=False))))})
 
 
 # -- 2. diamond -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core.ir import OpKind
+from xcs_core.values import Traced
 
 __all__ = ["Cancelled", "Node", "Scheduler", "cheap", "execute", "learn", "resolve", "wait"]
 
@@ -96,8 +97,6 @@ def resolve(obj: Any, _seen: set[int] | None = None) -> Any:
     Lists, dicts and dataclass fields are updated in place (plain Python would
     have held the concrete value there); tuples are rebuilt.
     """
-    from xcs_core.values import Traced
-
     if type(obj) is Traced:
         return wait(obj._xcs_node)
     if type(obj) in _SCALARS:
@@ -137,11 +136,14 @@ _SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
 
 def execute(node: Node) -> tuple[Any, BaseException | None]:
     """Run one node's callable on the current thread; returns (value, exception)."""
-    try:
-        args = resolve(node.args)
-        kwargs = resolve(node.kwargs) if node.kwargs else {}
-    except BaseException as exc:  # an input failed on another scheduler
-        return None, exc
+    if node.inputs:  # dispatch found stand-ins in the arguments: substitute values
+        try:
+            args = resolve(node.args)
+            kwargs = resolve(node.kwargs) if node.kwargs else {}
+        except BaseException as exc:  # an input failed on another scheduler
+            return None, exc
+    else:
+        args, kwargs = node.args, node.kwargs
     node.worker = threading.get_ident()
     node.start = time.perf_counter()
     try:

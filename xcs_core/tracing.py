@@ -94,7 +94,9 @@ class Context:
               kwargs: dict | None = None, site: sites.Site | None = None,
               effect: bool = False) -> Node:
         inputs: list[Node] = []
-        _collect(args, inputs, set())
+        for arg in args:  # fast path: plain scalars need no walk
+            if type(arg) not in _ATOMS:
+                _collect(arg, inputs, set())
         if kwargs:
             _collect(kwargs, inputs, set())
         node = Node(self.count, kind, target, fn, args, kwargs, inputs, site, effect)
