@@ -21,7 +21,8 @@ __all__ = ["METRICS", "MarkerArgs", "Threshold", "executor_name", "marker_args",
 METRICS = {
     "speedup": "measured speedup (needs --xcs-ab)",
     "efficiency": "measured / predicted speedup (needs --xcs-ab)",
-    "predicted_speedup": "speedup bound from the graph",
+    "predicted_speedup": "predicted speedup from the graph's measured times",
+    "parallelism": "calls / calls on the critical path (structural, noise-free)",
     "max_width": "most calls that can run at once",
 }
 

@@ -55,6 +55,7 @@ class TestResult:
     def metrics(self) -> dict[str, float]:
         """The numbers a baseline compares (absent ones are left out)."""
         out = {"predicted_speedup": float(self.summary["predicted_speedup"]),
+               "parallelism": float(self.summary["parallelism"]),
                "max_width": int(self.summary["max_width"])}
         if self.ab is not None:
             out["speedup"] = self.ab.speedup

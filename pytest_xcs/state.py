@@ -61,11 +61,14 @@ class XcsState:
     def check(self, result: TestResult, marker: MarkerArgs) -> str:
         """A failure message if the result misses a marker threshold, else ``""``."""
         predicted = result.summary["predicted_speedup"]
-        if marker.min_parallelism is not None and predicted < marker.min_parallelism:
+        structural = result.summary["parallelism"]
+        if marker.min_parallelism is not None and structural < marker.min_parallelism:
             blocking = "; ".join(f"{p['site']} ({p['reason']})" for p in result.sync_points)
-            return (f"xcs: predicted speedup {predicted:.2f}x is below "
+            return (f"xcs: parallelism {structural:.2f} is below "
                     f"min_parallelism={marker.min_parallelism:g} (structural, from the traced "
-                    f"graph: max width {result.summary['max_width']})"
+                    f"graph: {result.summary['calls']} calls, "
+                    f"{result.summary['critical_path_calls']} on the critical path, max width "
+                    f"{result.summary['max_width']})"
                     + (f"; serialization points: {blocking}" if blocking else ""))
         if marker.min_speedup is not None:
             if result.ab is None:

@@ -121,7 +121,8 @@ def test_min_parallelism_and_min_speedup_state_expected_and_actual(pytester):
     result = pytester.runpytest("--xcs-ab", "--xcs-rounds", "1")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
-        "*xcs: predicted speedup 1.00x is below min_parallelism=2 (structural*",
+        "*xcs: parallelism 1.00 is below min_parallelism=2 (structural, from the traced "
+        "graph: 2 calls, 2 on the critical path, max width 1)*",
         "*xcs: measured speedup *x is below min_speedup=1.5 (sequential median*",
     ])
     # without A/B the measured check is reported as not checked, not silently passed
@@ -196,7 +197,7 @@ def test_json_output_and_junit_properties(example):
 def _regress(path, factor):
     data = json.loads(path.read_text())
     for test in data["tests"].values():
-        test["metrics"]["predicted_speedup"] *= factor
+        test["metrics"]["parallelism"] *= factor
     path.write_text(json.dumps(data))
 
 
@@ -205,15 +206,14 @@ def test_baseline_save_and_compare_fails_the_run_on_regression(example):
     saved.assert_outcomes(passed=3)
     path = example.path / ".xcs/main.json"
     assert json.loads(path.read_text())["schema"] == 1
-    same = example.runpytest("--xcs-compare", "main",
-                             "--xcs-compare-fail", "predicted_speedup:10%")
+    same = example.runpytest("--xcs-compare", "main", "--xcs-compare-fail", "parallelism:10%")
     assert same.ret == pytest.ExitCode.OK
     _regress(path, 2.0)  # the baseline was twice as parallel as today
-    worse = example.runpytest("--xcs-compare", "main",
-                              "--xcs-compare-fail", "predicted_speedup:10%")
+    worse = example.runpytest("--xcs-compare", "main", "--xcs-compare-fail", "parallelism:10%")
     assert worse.ret == pytest.ExitCode.TESTS_FAILED
-    worse.stdout.fnmatch_lines(["*xcs regressions*", "*test_ensemble*predicted_speedup*%*-10%*",
-                                "*2 regression(s) against baseline 'main' counted as failures*"])
+    worse.stdout.fnmatch_lines([
+        "*xcs regressions*", "*test_ensemble*parallelism*7*3.5*-50.0%*-10%*",
+        "*2 regression(s) against baseline 'main' counted as failures*"])
     assert "INTERNALERROR" not in worse.stdout.str()
 
 

@@ -13,11 +13,17 @@ Definitions
   critical time Tinf; the speedup bound is T1 / Tinf and, with p workers,
   min(p, T1 / Tinf).  Brent's theorem guarantees a greedy scheduler at least
   T1 / (T1 / p + Tinf).
+* predicted speedup: T1 / (max(Tinf, T1 / p) + n * c), where n counts the calls
+  slow enough to be dispatched to a worker and c is the cost of one dispatch
+  (serial on the calling thread and under the GIL).  c defaults to 40 us, fitted
+  on the benchmark machine (``benchmarks/run.py``); set ``XCS_DISPATCH_COST``
+  (seconds) for another machine.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +32,12 @@ from typing import Any
 from xcs_core.ir import ComputationGraph, Operation, OpKind
 from xcs_core.patterns import Patterns, find_patterns
 
-__all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
+__all__ = ["DISPATCH_COST", "Analysis", "SyncPoint", "analyze", "call_levels"]
+
+#: Cost of dispatching one call to a worker (see the module doc).
+DISPATCH_COST = float(os.environ.get("XCS_DISPATCH_COST", "40e-6"))
+#: Calls faster than this run inline (mirrors the scheduler) and cost no dispatch.
+_INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
 
 
 def call_levels(graph: ComputationGraph) -> list[list[int]]:
@@ -81,16 +92,37 @@ class Analysis:
         return max((len(level) for level in self.levels), default=0)
 
     @property
+    def parallelism(self) -> float:
+        """Calls / calls on the critical path: structural, no timing (1.0 = sequential)."""
+        return self.calls / self.critical_path_calls if self.critical_path_calls else 1.0
+
+    @property
     def speedup_bound(self) -> float:
         """T1 / Tinf: the best any number of workers can do."""
         if self.critical_time <= 0:
             return 1.0
         return max(1.0, self.total_time / self.critical_time)
 
-    def predicted_speedup(self, workers: int | None = None) -> float:
-        """Upper bound with ``workers`` workers: min(p, T1 / Tinf)."""
-        bound = self.speedup_bound
-        return bound if workers is None else min(float(workers), bound)
+    @property
+    def dispatched_calls(self) -> int:
+        """Calls slow enough to be handed to a worker (the others run inline)."""
+        return sum(1 for op in self.graph if op.kind is OpKind.CALL
+                   and op.duration >= _INLINE_BELOW)
+
+    def predicted_time(self, workers: int | None = None,
+                       dispatch_cost: float = DISPATCH_COST) -> float:
+        """max(Tinf, T1 / p) plus the serial cost of dispatching each call."""
+        span = self.critical_time if workers is None else max(
+            self.critical_time, self.total_time / workers)
+        return span + self.dispatched_calls * dispatch_cost
+
+    def predicted_speedup(self, workers: int | None = None,
+                          dispatch_cost: float = DISPATCH_COST) -> float:
+        """T1 / predicted_time: what a parallel run should reach (see module doc)."""
+        predicted = self.predicted_time(workers, dispatch_cost)
+        if self.total_time <= 0 or predicted <= 0:
+            return 1.0
+        return self.total_time / predicted
 
     def brent_speedup(self, workers: int) -> float:
         """Speedup any greedy scheduler reaches with ``workers``: T1 / (T1/p + Tinf)."""
@@ -105,6 +137,7 @@ class Analysis:
             "calls": self.calls,
             "independent_sets": len(self.independent_sets),
             "max_width": self.max_width,
+            "parallelism": self.parallelism,
             "critical_path_calls": self.critical_path_calls,
             "critical_time": self.critical_time,
             "total_time": self.total_time,
