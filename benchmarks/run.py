@@ -109,7 +109,7 @@ def first_call_overhead() -> tuple[float, float]:
         time.sleep(wl.LATENCY)
         return i
 
-    jitted = xcs.jit(lambda: sum(fresh_model(i) for i in range(8)))
+    jitted = xcs.jit(lambda: sum([fresh_model(i) for i in range(8)]))
     start = time.perf_counter()
     jitted()
     first = time.perf_counter() - start
