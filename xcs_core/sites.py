@@ -21,18 +21,21 @@ Two questions are answered here, both cheaply enough for every leaf call:
 from __future__ import annotations
 
 import ast
+import bisect
 import dis
 import linecache
 import os
 import sys
+import textwrap
 import threading
-from types import FrameType
+from types import CodeType, FrameType
 
 __all__ = ["Site", "format_site", "guarded", "identity_tested", "site_of", "user_frame"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
-_guarded_lines: dict[str, frozenset[int] | None] = {}
+_guarded_lines: dict[CodeType, frozenset[int] | None] = {}
+_guarded_files: dict[str, frozenset[int] | None] = {}
 _lock = threading.Lock()
 
 
@@ -83,31 +86,60 @@ def short_path(filename: str) -> str:
     return result
 
 
-def _try_lines(filename: str) -> frozenset[int] | None:
-    source = "".join(linecache.getlines(filename))
-    if not source:
+def _try_lines(filename: str, first: int = 1, last: int | None = None
+               ) -> frozenset[int] | None:
+    """Lines inside ``try`` bodies (with handlers) of lines ``first..last`` of a file."""
+    all_lines = linecache.getlines(filename)
+    if not all_lines:
         return None
+    source = textwrap.dedent("".join(all_lines[first - 1:last]))
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return None
+    ast.increment_lineno(tree, first - 1)
     lines: set[int] = set()
-    try_types = tuple(t for t in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if t)
-    for node in ast.walk(tree):
-        if isinstance(node, try_types) and node.handlers:
+    stack: list[ast.AST] = [tree]
+    while stack:  # statements only: a try is never inside an expression
+        node = stack.pop()
+        if isinstance(node, _TRY_TYPES) and node.handlers:
             first, last = node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno
             lines.update(range(first, last + 1))
+        for name in _BODIES:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(block)
     return frozenset(lines)
 
 
-def _lines_for(filename: str) -> frozenset[int] | None:
+_TRY_TYPES = tuple(t for t in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if t)
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _lines_for(code: CodeType) -> frozenset[int] | None:
+    """Guarded lines of ``code``: from its own source lines, else from its whole file."""
     try:
-        return _guarded_lines[filename]
+        return _guarded_lines[code]
+    except KeyError:
+        pass
+    numbers = [line for _, _, line in code.co_lines() if line is not None]
+    lines = _try_lines(code.co_filename, code.co_firstlineno,
+                       max(numbers, default=code.co_firstlineno))
+    if lines is None:  # the segment does not parse alone (e.g. a lambda mid-expression)
+        lines = _file_lines(code.co_filename)
+    with _lock:
+        _guarded_lines[code] = lines
+    return lines
+
+
+def _file_lines(filename: str) -> frozenset[int] | None:
+    try:
+        return _guarded_files[filename]
     except KeyError:
         pass
     lines = _try_lines(filename)
     with _lock:
-        _guarded_lines[filename] = lines
+        _guarded_files[filename] = lines
     return lines
 
 
@@ -116,7 +148,7 @@ def guarded(frame: FrameType | None, boundary: FrameType | None) -> bool:
     while frame is not None and frame is not boundary:
         filename = frame.f_code.co_filename
         if not _internal(filename):
-            lines = _lines_for(filename)
+            lines = _lines_for(frame.f_code)
             if lines is None or frame.f_lineno in lines:
                 return True
         frame = frame.f_back
@@ -126,15 +158,19 @@ def guarded(frame: FrameType | None, boundary: FrameType | None) -> bool:
 _LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_NAME", "LOAD_GLOBAL",
                     "LOAD_FAST_LOAD_FAST", "LOAD_CLASSDEREF"})
 _STORES = frozenset({"STORE_FAST", "STORE_DEREF", "STORE_NAME", "STORE_GLOBAL"})
-_identity: dict[object, tuple[frozenset[str], dict[int, str], frozenset[int]]] = {}
+_OPERAND_PARTS = frozenset({"LOAD_CONST", "LOAD_ATTR", "LOAD_METHOD", "PRECALL", "PUSH_NULL",
+                            "KW_NAMES", "BINARY_SUBSCR", "COPY", "SWAP", "CACHE"})
+_Identity = tuple[frozenset[str], dict[int, str], frozenset[int], list[int]]
+_identity: dict[object, _Identity] = {}
 
 
 def _is_identity_test(opname: str) -> bool:
     return opname == "IS_OP" or (opname.startswith("POP_JUMP") and "NONE" in opname)
 
 
-def _identity_info(code: object) -> tuple[frozenset[str], dict[int, str], frozenset[int]]:
-    """(names tested with ``is``, call offset -> name its result is stored in, direct calls)."""
+def _identity_info(code: object) -> _Identity:
+    """(names tested with ``is``, call offset -> local its result is stored in, calls whose
+    result is tested directly, sorted instruction offsets)."""
     instructions = list(dis.get_instructions(code))
     names: set[str] = set()
     direct: set[int] = set()
@@ -145,13 +181,15 @@ def _identity_info(code: object) -> tuple[frozenset[str], dict[int, str], frozen
             if after.opname in _STORES:
                 stored[ins.offset] = str(after.argval)
         if _is_identity_test(ins.opname):
-            for prev in instructions[max(0, i - 4):i]:
+            for prev in reversed(instructions[max(0, i - 6):i]):
                 if prev.opname in _LOADS:
                     argval = prev.argval
                     names.update(argval if isinstance(argval, tuple) else (str(argval),))
                 elif prev.opname.startswith("CALL"):
                     direct.add(prev.offset)
-    info = (frozenset(names), stored, frozenset(direct))
+                elif prev.opname not in _OPERAND_PARTS:
+                    break  # the comparison's operands end here (a store, a jump, ...)
+    info = (frozenset(names), stored, frozenset(direct), [i.offset for i in instructions])
     _identity[code] = info
     return info
 
@@ -161,7 +199,7 @@ def identity_tested(frame: FrameType | None) -> bool:
     if frame is None:
         return False
     code = frame.f_code
-    info = _identity.get(code) or _identity_info(code)
-    names, stored, direct = info
-    offset = frame.f_lasti
+    names, stored, direct, offsets = _identity.get(code) or _identity_info(code)
+    # f_lasti may point into the call's inline cache entries: use the instruction holding it
+    offset = offsets[max(0, bisect.bisect_right(offsets, frame.f_lasti) - 1)]
     return offset in direct or stored.get(offset, "") in names
