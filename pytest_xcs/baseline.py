@@ -105,7 +105,7 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[
             ) -> tuple[list[Regression], list[str]]:
     """Regressions of ``current`` against ``baseline``, and notes (missing tests, machine)."""
     notes: list[str] = []
-    if baseline.get("machine") != current.get("machine"):
+    if _identity(baseline) != _identity(current):
         notes.append(f"baseline was measured on another machine "
                      f"({_machine(baseline)}; this one is {_machine(current)}): "
                      "timing comparisons may not be meaningful")
@@ -126,6 +126,12 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[
                     regressions.append(Regression(nodeid, t.metric, old[t.metric],
                                                   now[t.metric], t))
     return regressions, notes
+
+
+def _identity(doc: dict[str, Any]) -> tuple:
+    """What makes timings comparable: the machine, not the Python version."""
+    m = doc.get("machine") or {}
+    return tuple(m.get(k) for k in ("node", "system", "machine", "cpus"))
 
 
 def _machine(doc: dict[str, Any]) -> str:
