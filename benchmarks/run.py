@@ -246,7 +246,7 @@ def _dask_client() -> Any:
     # 10 ms; in-process it would tax every contender that keeps threads alive.
     dask.config.set({"distributed.worker.profile.enabled": False})
     cluster = LocalCluster(n_workers=1, threads_per_worker=128, processes=False,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     return Client(cluster)
 
 

@@ -7,6 +7,7 @@ have their own module.
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="executor of the parallel side (default threads)")
     group.addoption("--xcs-workers", type=positive_int, default=None, metavar="N",
                     help="max_workers of the parallel side")
+    group.addoption("--xcs-dask-scheduler", default=None, metavar="ADDRESS",
+                    help="Dask scheduler address for --xcs-executor dask (default: start a "
+                    "LocalCluster; also XCS_DASK_SCHEDULER)")
     group.addoption("--xcs-profile", action="store_true", default=None,
                     help="write pyinstrument profiles of one sequential and one parallel run")
     group.addoption("--xcs-artifacts", default=None, metavar="DIR",
@@ -71,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
+    if config.getoption("xcs_dask_scheduler"):
+        os.environ["XCS_DASK_SCHEDULER"] = config.getoption("xcs_dask_scheduler")
     config.stash[STATE] = state_module.from_config(config)
 
 

@@ -306,7 +306,8 @@ def test_bad_arguments_name_the_argument():
         xcs.jit(max_workers=0)
     with pytest.raises(ValueError, match=r"jit\(max_workers=...\).*got 2.5"):
         xcs.jit(lambda: 1, max_workers=2.5)
-    unknown = r"jit\(executor=...\): 'gpu' is not a known executor; choose one of sequential"
+    unknown = (r"jit\(executor=...\): 'gpu' is not a known executor; choose one of asyncio, "
+               r"dask, processes, sequential, threads")
     with pytest.raises(ValueError, match=unknown):
         xcs.jit(executor="gpu")
     with pytest.raises(ValueError, match=r"execution\(executor=...\): 'nope'"):

@@ -5,6 +5,7 @@ import time
 import tracemalloc
 
 import xcs_core as xcs
+from xcs_core import tracing
 from xcs_core.scheduler import Node
 
 SIZE = 5_000_000
@@ -56,6 +57,8 @@ def test_finished_nodes_do_not_keep_their_ancestors_alive():
         for _ in range(30):
             x = step(x) * 1
         int(x)
-        return sum(1 for o in gc.get_objects() if type(o) is Node and o.value is not None)
+        mine = tracing.current()
+        return sum(1 for o in gc.get_objects()
+                   if type(o) is Node and o.owner is mine and o.value is not None)
 
     assert run() <= 2

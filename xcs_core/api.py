@@ -8,6 +8,7 @@ executor for every jitted call in its scope (the pytest plugin's A/B runs).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import inspect
@@ -37,25 +38,55 @@ class XcsWarning(UserWarning):
 
 
 # -- leaf operations ------------------------------------------------------------------
+class CoroutineCall:
+    """The body of an ``async def`` leaf call: run the coroutine to completion.
+
+    Executors with an event loop (``asyncio``) find ``coroutine_function`` and
+    run it there instead.  Picklable when the function is.
+    """
+
+    def __init__(self, coroutine_function: Callable[..., Any]) -> None:
+        self.coroutine_function = coroutine_function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(self.coroutine_function(*args, **kwargs))
+
+
 class LeafOp:
     """A function whose every call is one operation (see ``op``)."""
 
     def __init__(self, fn: Callable[..., Any], effect: bool) -> None:
         functools.update_wrapper(self, fn)
-        self.fn, self.effect = fn, effect
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.fn, self.effect = (CoroutineCall(fn) if self.is_async else fn), effect
+        if self.is_async:  # lets event-loop executors run it on their loop
+            self.coroutine_function = fn
         self.target = getattr(fn, "__qualname__", repr(fn))
         # running-average durations are kept per module-qualified name
         self.key = f"{getattr(fn, '__module__', '')}.{self.target}"
 
+    @property
+    def __xcs_body__(self) -> Callable[..., Any]:
+        """What one call runs, without tracing (see ``scheduler.direct_call``)."""
+        return self.fn
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ctx = tracing.current()
         if ctx is None:
+            if self.is_async and _running_loop() is not None:
+                return self.fn.coroutine_function(*args, **kwargs)  # async caller: await it
             return self.fn(*args, **kwargs)
-        return ctx.call(self.target, self.fn, args, kwargs, self.effect, sites.user_frame(),
+        # the op itself is what runs (and travels, pickled by reference): called with
+        # no trace context, on a worker or in another process, it runs its body
+        return ctx.call(self.target, self, args, kwargs, self.effect, sites.user_frame(),
                         self.key)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
+
+    def __reduce__(self) -> str:
+        """Pickle by reference (module + qualified name), as functions are."""
+        return self.__qualname__
 
     def __repr__(self) -> str:
         return f"<xcs.op {self.target}{' effect' if self.effect else ''}>"
@@ -73,6 +104,11 @@ def op(fn: Any = None, *, effect: bool = False) -> Any:
     ``effect=True`` marks calls with side effects (writes, sends): they run
     after every earlier call has finished, in program order, and code after
     them continues only once they are done.
+
+    ``async def`` functions are leaf calls too: called from synchronous code
+    (jitted or not) a call runs the coroutine to completion and returns its
+    result; called from a coroutine outside any jitted function, it returns
+    the coroutine to ``await``, as plain Python does.
     """
     if fn is None:
         return lambda f: op(f, effect=effect)
@@ -130,8 +166,19 @@ class JitFunction:
         executor = get_executor(name, workers)
         if not executor.parallel:
             return self.fn(*args, **kwargs)
+        if executor.name == "asyncio" and _running_loop() is not None:
+            raise RuntimeError(
+                f"xcs.jit: {self.__qualname__} was called inside a running event loop, where "
+                "waiting for its async calls would block that loop; use "
+                f"'await {self.__name__}.aio(...)' instead")
         return _run(self.fn, args, kwargs, executor, override.get("observer"),
                     override.get("around"))
+
+    async def aio(self, *args: Any, **kwargs: Any) -> Any:
+        """Await the jitted call from a coroutine: it runs on a worker thread, so the
+        running event loop stays free while the call's own operations run."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self, *args, **kwargs))
 
     def __repr__(self) -> str:
         return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
@@ -141,8 +188,9 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
          observer: Callable[[tracing.Context], None] | None,
          around: Callable[[Node], Any] | None = None) -> Any:
     """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary)."""
-    sched = Scheduler(executor.submit, executor.max_workers, around)
-    ctx = tracing.Context(tracing.RUN, sched, boundary=sys._getframe(), keep=observer is not None)
+    sched = Scheduler(executor.submit, executor.max_workers, around, executor.call)
+    ctx = tracing.Context(tracing.RUN, sched, boundary=sys._getframe(), keep=observer is not None,
+                          check=executor.check)
     error: BaseException | None = None
     out: Any = None
     with tracing._activate(ctx):
@@ -221,11 +269,19 @@ def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None 
     return JitFunction(fn, executor, max_workers)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _untraceable(fn: Any) -> str:
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         return "generator functions yield values lazily and cannot be traced"
     if inspect.iscoroutinefunction(fn):
-        return "async functions are not supported by the thread executor"
+        return ("async def functions are not traced; make the async calls inside "
+                "@xcs.op leaf calls and jit a plain function that calls them")
     return ""
 
 

@@ -40,7 +40,8 @@ from typing import Any
 from xcs_core.ir import OpKind
 from xcs_core.values import Traced
 
-__all__ = ["Cancelled", "Node", "Scheduler", "cheap", "execute", "learn", "resolve", "wait"]
+__all__ = ["Cancelled", "Node", "Scheduler", "cheap", "direct_call", "execute", "learn",
+           "resolve", "wait"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 _PROPAGATION_LIMIT = 64
@@ -134,8 +135,17 @@ def resolve(obj: Any, _seen: set[int] | None = None) -> Any:
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
 
 
-def execute(node: Node) -> tuple[Any, BaseException | None]:
-    """Run one node's callable on the current thread; returns (value, exception)."""
+def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Run ``fn`` here, on this thread (the thread executor's ``call``).
+
+    A leaf op runs its body (``__xcs_body__``), never its tracing wrapper.
+    """
+    return getattr(fn, "__xcs_body__", fn)(*args, **kwargs)
+
+
+def execute(node: Node, call: Callable[..., Any] = direct_call
+            ) -> tuple[Any, BaseException | None]:
+    """Run one node's callable through ``call``; returns (value, exception)."""
     if node.inputs:  # dispatch found stand-ins in the arguments: substitute values
         try:
             args = resolve(node.args)
@@ -147,7 +157,7 @@ def execute(node: Node) -> tuple[Any, BaseException | None]:
     node.worker = threading.get_ident()
     node.start = time.perf_counter()
     try:
-        value, exc = node.fn(*args, **kwargs), None
+        value, exc = call(node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order
         value, exc = None, error
     node.end = time.perf_counter()
@@ -187,8 +197,10 @@ class Scheduler:
     """Ready heap plus running count for one jitted call; see the module doc."""
 
     def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
-                 around: Callable[[Node], Any] | None = None) -> None:
+                 around: Callable[[Node], Any] | None = None,
+                 call: Callable[..., Any] = direct_call) -> None:
         self.cond = threading.Condition(threading.Lock())
+        self._call = call  # where a leaf call's body runs (here, a process, a cluster)
         self._around = around  # context-manager factory wrapped around dispatched nodes
         self._submit = submit
         self.max_workers = max_workers
@@ -265,13 +277,17 @@ class Scheduler:
         try:
             while node is not None:
                 if self._around is None:
-                    value, exc = execute(node)
+                    value, exc = self._execute(node)
                 else:
                     with self._around(node):
-                        value, exc = execute(node)
+                        value, exc = self._execute(node)
                 node = self._finish(node, value, exc, dispatched=True)
         finally:
             _worker.active = previous
+
+    def _execute(self, node: Node) -> tuple[Any, BaseException | None]:
+        """Leaf calls go through the executor's ``call``; glue always runs here."""
+        return execute(node, self._call if node.kind is OpKind.CALL else direct_call)
 
     def _run_inline(self, nodes: list[Node]) -> None:
         for node in nodes:
@@ -372,7 +388,7 @@ class Scheduler:
             if node.state != QUEUED:
                 return
             node.state = RUNNING
-        self._finish(node, *execute(node))
+        self._finish(node, *self._execute(node))
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""

@@ -32,7 +32,18 @@ from typing import Any
 
 from xcs_core import sites, values
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
-from xcs_core.scheduler import DONE, FAILED, Node, Scheduler, cheap, execute, learn, resolve, wait
+from xcs_core.scheduler import (
+    DONE,
+    FAILED,
+    Node,
+    Scheduler,
+    cheap,
+    direct_call,
+    execute,
+    learn,
+    resolve,
+    wait,
+)
 from xcs_core.values import Traced
 
 __all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
@@ -80,8 +91,10 @@ class Context:
     """The trace of one jitted or traced call on one thread (see module doc)."""
 
     def __init__(self, mode: str, scheduler: Scheduler | None = None,
-                 boundary: FrameType | None = None, keep: bool = True) -> None:
+                 boundary: FrameType | None = None, keep: bool = True,
+                 check: Callable[[Node], None] | None = None) -> None:
         self.mode = mode
+        self.check = check  # the executor's veto, asked at the call site
         self.sched = scheduler
         self.boundary = boundary
         # Run mode keeps no node alive unless asked (observer): a value is then
@@ -144,6 +157,8 @@ class Context:
             reason = _INLINE
         if reason:
             return self._call_now(node, reason)
+        if self.check is not None:
+            self.check(node)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
         self.sched.add(node)
@@ -159,7 +174,7 @@ class Context:
         except BaseException as exc:
             raise DeferredFailure() from exc
         start = time.perf_counter()
-        value = node.fn(*args, **kwargs)
+        value = direct_call(node.fn, args, kwargs)
         end = time.perf_counter()
         learn(node.key, end - start)
         node.args, node.kwargs = (), {}

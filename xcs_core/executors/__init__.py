@@ -14,13 +14,15 @@ level.
 
 from __future__ import annotations
 
+import atexit
+import importlib
 import os
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["DEFAULT_MAX_WORKERS", "Executor", "available", "get_executor", "register",
-           "validate_max_workers"]
+           "shutdown_all", "validate_max_workers"]
 
 #: Leaf calls mostly wait on I/O (models, HTTP, databases), so the pool is sized
 #: for waiting, not for cores; bounded so a runaway map cannot spawn thousands.
@@ -29,14 +31,28 @@ DEFAULT_MAX_WORKERS = int(os.environ.get("XCS_MAX_WORKERS", "128"))
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs callables handed over by the scheduler."""
+    """Where the scheduler's work runs.
+
+    ``submit`` runs one scheduling step (a no-argument callable) soon on a
+    local worker thread, never inline.  ``call`` runs the body of one leaf call
+    from that step: right there for threads, in a worker process, on a Dask
+    cluster, or on an event loop.  ``check`` may reject a call before anything
+    runs (for example one that cannot be pickled), raising an error that names
+    it.
+    """
 
     name: str
     parallel: bool
     max_workers: int
 
     def submit(self, fn: Callable[[], None]) -> Any:
-        """Run ``fn`` soon on some worker; must not run it inline."""
+        """Run ``fn`` soon on some worker thread; must not run it inline."""
+
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        """Run a leaf call's body and return its result (or raise its exception)."""
+
+    def check(self, node: Any) -> None:
+        """Raise if ``node`` cannot run on this executor; called at the call site."""
 
     def shutdown(self) -> None:
         """Release workers (called at interpreter exit for cached executors)."""
@@ -74,10 +90,13 @@ def validate_executor(name: Any, where: str = "executor") -> str:
 
 
 def get_executor(name: str, max_workers: int | None = None) -> Executor:
-    """The shared executor ``name`` with ``max_workers`` workers (created once)."""
+    """The shared executor ``name`` with ``max_workers`` workers (created once).
+
+    ``max_workers=None`` means the executor's own default (threads: 128 for
+    I/O; processes and Dask: one per core).
+    """
     validate_executor(name)
-    workers = validate_max_workers(
-        DEFAULT_MAX_WORKERS if max_workers is None else max_workers)
+    workers = validate_max_workers(max_workers) if max_workers is not None else 0
     key = (name, workers)
     try:
         return _cache[key]
@@ -89,7 +108,28 @@ def get_executor(name: str, max_workers: int | None = None) -> Executor:
         return _cache[key]
 
 
+def shutdown_all() -> None:
+    """Shut down every cached executor (pools, processes, clusters)."""
+    with _lock:
+        executors = list(_cache.values())
+        _cache.clear()
+    for executor in executors:
+        executor.shutdown()
+
+
+atexit.register(shutdown_all)
+
+
+def _lazy(module: str, cls: str) -> Callable[[int], Executor]:
+    def factory(max_workers: int) -> Executor:
+        return getattr(importlib.import_module(f"xcs_core.executors.{module}"), cls)(max_workers)
+    return factory
+
+
 from xcs_core.executors import sequential, threads  # noqa: E402  (registers them)
 
 register("sequential", sequential.SequentialExecutor)
 register("threads", threads.ThreadExecutor)
+register("processes", _lazy("processes", "ProcessExecutor"))
+register("asyncio", _lazy("aio", "AsyncioExecutor"))
+register("dask", _lazy("dask", "DaskExecutor"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from xcs_core.scheduler import direct_call
+
 
 class SequentialExecutor:
     """Marks plain execution; ``submit`` exists only to satisfy the protocol."""
@@ -16,11 +18,17 @@ class SequentialExecutor:
     name = "sequential"
     parallel = False
 
-    def __init__(self, max_workers: int = 1) -> None:
-        self.max_workers = max_workers
+    def __init__(self, max_workers: int = 0) -> None:
+        self.max_workers = max_workers or 1
 
     def submit(self, fn: Callable[[], None]) -> Any:
         raise RuntimeError("the sequential executor never schedules operations")
+
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        return direct_call(fn, args, kwargs)
+
+    def check(self, node: object) -> None:
+        return None
 
     def shutdown(self) -> None:
         return None

@@ -21,17 +21,25 @@ import queue
 import threading
 from collections.abc import Callable
 
+from xcs_core.scheduler import direct_call
+
 _names = itertools.count()
 
 
 class ThreadExecutor:
-    """Runs callables on up to ``max_workers`` persistent daemon threads."""
+    """Runs callables on up to ``max_workers`` persistent daemon threads.
+
+    ``max_workers=0`` means the default, ``DEFAULT_MAX_WORKERS`` (128).
+    """
 
     name = "threads"
     parallel = True
+    call = staticmethod(direct_call)
 
-    def __init__(self, max_workers: int) -> None:
-        self.max_workers = max_workers
+    def __init__(self, max_workers: int = 0) -> None:
+        from xcs_core.executors import DEFAULT_MAX_WORKERS
+
+        self.max_workers = max_workers or DEFAULT_MAX_WORKERS
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
@@ -60,6 +68,9 @@ class ThreadExecutor:
                 with lock:
                     self._busy -= 1
 
+    def check(self, node: object) -> None:
+        return None
+
     @property
     def threads(self) -> int:
         """How many worker threads exist now."""
@@ -70,3 +81,31 @@ class ThreadExecutor:
             count, self._threads = self._threads, 0
         for _ in range(count):
             self._queue.put(None)
+
+
+class OffloadExecutor:
+    """Base of executors whose leaf-call bodies run elsewhere (processes, a cluster, a loop).
+
+    Scheduling steps run on a local ``ThreadExecutor`` with ``max_workers``
+    threads, each blocking (without the GIL) while its call runs remotely;
+    subclasses implement ``call`` and may refine ``check``.
+    """
+
+    name = "offload"
+    parallel = True
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self._steps = ThreadExecutor(max_workers)
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self._steps.submit(fn)
+
+    def call(self, fn: Callable[..., object], args: tuple, kwargs: dict) -> object:
+        raise NotImplementedError
+
+    def check(self, node: object) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        self._steps.shutdown()

@@ -1,0 +1,49 @@
+"""The asyncio executor: ``async def`` leaf calls run concurrently on one event loop.
+
+The loop runs in a background thread owned by the executor.  Scheduling steps
+run on local threads as for every offloading executor: a step whose call is a
+coroutine function (``@xcs.op async def``) schedules the coroutine on the loop
+(``asyncio.run_coroutine_threadsafe``) and waits for it, so all async calls of
+a graph share one loop; a step whose call is an ordinary function runs it on
+its own thread, so sync calls never block the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from xcs_core.executors.threads import OffloadExecutor
+from xcs_core.scheduler import direct_call
+
+__all__ = ["AsyncioExecutor"]
+
+
+class AsyncioExecutor(OffloadExecutor):
+    """Async leaf calls on a shared event loop, sync ones on threads."""
+
+    name = "asyncio"
+
+    def __init__(self, max_workers: int = 0) -> None:
+        from xcs_core.executors import DEFAULT_MAX_WORKERS
+
+        super().__init__(max_workers or DEFAULT_MAX_WORKERS)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="xcs_asyncio",
+                                        daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        coroutine_function = getattr(fn, "coroutine_function", None)
+        if coroutine_function is None:
+            return direct_call(fn, args, kwargs)
+        future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs),
+                                                  self.loop)
+        return future.result()
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
