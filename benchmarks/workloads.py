@@ -55,6 +55,9 @@ async def call_model_async(i: int) -> int:
     return i * i
 
 
+model_async = xcs.op(call_model_async)
+
+
 def reduce_answers(answers: list[int]) -> int:
     return sum(answers)
 
@@ -75,6 +78,9 @@ def ensemble_workload(n: int) -> Workload:
     def body() -> int:
         return reduce_answers([model(i) for i in range(n)])
 
+    def async_body() -> int:
+        return reduce_answers([model_async(i) for i in range(n)])
+
     contenders = {"sequential": sequential, "ThreadPoolExecutor": thread_pool,
                   "asyncio.gather": asyncio_gather}
     if dask is not None:
@@ -82,12 +88,14 @@ def ensemble_workload(n: int) -> Workload:
             dask.delayed(reduce_answers)([dask.delayed(call_model)(i) for i in range(n)]),
             scheduler="threads", num_workers=n)[0]
     contenders["xcs threads"] = xcs.jit(body)
+    contenders["xcs asyncio"] = xcs.jit(async_body, executor="asyncio")
     if n > 32:
         del contenders["sequential"]  # n x 10 ms; the traced run measures it once
     return Workload(f"ensemble N={n}", contenders, ideal=LATENCY, traced=body,
-                    meta={"n": n}, isolated={"dask distributed": lambda client: lambda: (
-                        reduce_answers(client.gather(client.map(call_model, range(n),
-                                                                pure=False))))})
+                    meta={"n": n}, isolated={
+                        "dask distributed": lambda client: lambda: reduce_answers(
+                            client.gather(client.map(call_model, range(n), pure=False))),
+                        "xcs dask": lambda client: xcs.jit(body, executor="dask")})
 
 
 # -- 2. diamond -----------------------------------------------------------------------------
@@ -202,4 +210,5 @@ def cpu_workload(processes: ProcessPoolExecutor) -> Workload:
         "ThreadPoolExecutor(8)": lambda: list(ThreadPoolExecutor(8).map(burn, range(8))),
         "ProcessPoolExecutor(2) warm": lambda: list(processes.map(burn, range(8))),
         "xcs threads": xcs.jit(body),
-    }, rounds=3, meta={"note": "xcs process executor: not available yet"})
+        "xcs processes": xcs.jit(body, executor="processes", max_workers=2),
+    }, rounds=3)

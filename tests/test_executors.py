@@ -150,10 +150,12 @@ def test_process_executor_runs_calls_in_other_processes():
     assert os.getpid() not in found and len(set(found)) >= 1
 
 
-@xcs.op
-def worker_pid(i):
+def _pid_after(i):
     time.sleep(0.05)
     return os.getpid()
+
+
+worker_pid = xcs.op(_pid_after)  # wrapped rather than decorated: pickled via its function
 
 
 # -- asyncio ------------------------------------------------------------------------------

@@ -84,9 +84,16 @@ class LeafOp:
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
 
-    def __reduce__(self) -> str:
-        """Pickle by reference (module + qualified name), as functions are."""
-        return self.__qualname__
+    def __reduce__(self) -> Any:
+        """Pickle by reference when this op is what its module holds under its name
+        (``@xcs.op def f``), else rebuild it from its function (``g = xcs.op(f)``)."""
+        found: Any = sys.modules.get(getattr(self, "__module__", ""), None)
+        for part in self.__qualname__.split("."):
+            found = getattr(found, part, None)
+        if found is self:
+            return self.__qualname__
+        raw = self.fn.coroutine_function if self.is_async else self.fn
+        return (LeafOp, (raw, self.effect))
 
     def __repr__(self) -> str:
         return f"<xcs.op {self.target}{' effect' if self.effect else ''}>"

@@ -19,6 +19,7 @@ on the cluster, so a retry can never repeat a side effect.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -49,7 +50,8 @@ class DaskExecutor(OffloadExecutor):
             workers = int(os.environ.get("XCS_DASK_WORKERS", os.cpu_count() or 1))
             threads = int(os.environ.get("XCS_DASK_THREADS", "4"))
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=threads,
-                                         processes=True, dashboard_address=":0")
+                                         processes=True, dashboard_address=":0",
+                                         silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
         slots = sum(self.client.nthreads().values()) or 1
         super().__init__(max_workers or slots)
