@@ -62,13 +62,11 @@ def test_ensemble_of_eight_runs_at_once_from_the_first_call():
     def ensemble(q):
         return judge([slow_model(i, q) for i in range(8)])
 
-    start = time.perf_counter()
     out = ensemble("q")
-    wall = time.perf_counter() - start
+    assert probe.peak == 8  # all eight calls were in flight at once, on the first call
     with xcs.execution(executor="sequential"):
         assert ensemble("q") == out == " ".join(f"q:{i}" for i in range(8))
-    assert probe.peak == 8
-    assert wall < 0.25, f"8 x 50 ms calls + judge took {wall:.3f} s"
+    # (wall times are measured by benchmarks/run.py, not asserted here)
 
 
 def test_new_inputs_get_new_answers():
