@@ -236,3 +236,39 @@ def test_dask_missing_says_which_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'pytest-xcs\[dask\]'"):
         DaskExecutor()
+
+
+@xcs.jit(max_workers=2)
+def inner_squares(n):
+    return [square(i, 0.001) for i in range(n)]
+
+
+@xcs.op
+def leaf_calling_jit(n):
+    return total(inner_squares(n))
+
+
+def nested(n):
+    return [leaf_calling_jit(n), leaf_calling_jit(n + 1)]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_leaf_call_may_itself_call_a_jitted_function(executor):
+    with xcs.execution(executor=executor, max_workers=1):
+        assert xcs.jit(nested)(3) == [5, 14]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_eight_threads_calling_one_jitted_function_get_their_own_results(executor):
+    jitted = xcs.jit(pipeline, executor=executor)
+    results: dict = {}
+
+    def work(k):
+        results[k] = jitted(k + 2)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == {k: pipeline(k + 2) for k in range(8)}
