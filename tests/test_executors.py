@@ -272,3 +272,93 @@ def test_eight_threads_calling_one_jitted_function_get_their_own_results(executo
     for t in threads:
         t.join(timeout=60)
     assert results == {k: pipeline(k + 2) for k in range(8)}
+
+
+# -- jitted coroutines ----------------------------------------------------------------------
+seen: dict = {}
+
+
+@xcs.op
+async def fetch_on_loop(i):
+    seen.setdefault("loops", set()).add(id(asyncio.get_running_loop()))
+    in_flight["now"] += 1
+    in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+    await asyncio.sleep(0.02)
+    in_flight["now"] -= 1
+    if i < 0:
+        raise KeyError(f"no item {i}")
+    return i
+
+
+@xcs.op
+def crunch(values):
+    seen.setdefault("threads", set()).add(threading.current_thread().name)
+    return sum(values)
+
+
+@xcs.jit(executor="asyncio")
+async def gather_all(n):
+    answers = [await fetch_on_loop(i) for i in range(n)]
+    return crunch(answers)
+
+
+@xcs.jit(executor="asyncio")
+async def with_fallback(i):
+    try:
+        value = await fetch_on_loop(i)
+    except KeyError:
+        value = "fallback"
+    return value
+
+
+@xcs.jit(executor="asyncio")
+async def outer_coroutine():
+    return [await gather_all(3), await with_fallback(-1)]
+
+
+def test_jitted_coroutine_runs_async_calls_at_once_on_the_callers_loop():
+    seen.clear()
+    in_flight["peak"] = 0
+
+    async def main():
+        return await gather_all(10), id(asyncio.get_running_loop())
+
+    result, caller_loop = asyncio.run(main())
+    assert in_flight["peak"] == 10
+    assert seen["loops"] == {caller_loop}
+    assert all(name.startswith("xcs_") for name in seen["threads"])  # sync calls on workers
+    assert result == asyncio.run(gather_all.fn(10)) == 45  # same as the plain coroutine
+
+
+def test_jitted_coroutine_keeps_exceptions_and_try_blocks():
+    assert asyncio.run(with_fallback(-1)) == "fallback"
+    assert asyncio.run(with_fallback(4)) == 4
+    with pytest.raises(KeyError, match="no item -2"):
+        asyncio.run(_fails())
+    assert asyncio.run(outer_coroutine()) == [3, "fallback"]
+
+
+@xcs.jit(executor="asyncio")
+async def _fails():
+    values = [await fetch_on_loop(i) for i in (1, -2, 3)]
+    return crunch(values)
+
+
+@xcs.op
+async def maybe_nothing(i):
+    await asyncio.sleep(0.005)
+    return None if i % 2 else i
+
+
+@xcs.jit(executor="asyncio")
+async def identity_after_await(i):
+    r = await maybe_nothing(i)
+    if r is None:
+        return "nothing"
+    return r
+
+
+def test_identity_test_after_await_takes_the_plain_branch():
+    for i, expected in ((1, "nothing"), (2, 2)):
+        assert asyncio.run(identity_after_await(i)) == expected
+        assert asyncio.run(identity_after_await.fn(i)) == expected

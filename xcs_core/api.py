@@ -16,6 +16,7 @@ import sys
 import types
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
@@ -25,8 +26,8 @@ from xcs_core.executors import get_executor, validate_executor, validate_max_wor
 from xcs_core.scheduler import Node, Scheduler, resolve
 from xcs_core.values import Traced
 
-__all__ = ["JitFunction", "LeafOp", "Operator", "XcsWarning", "execution", "jit", "op",
-           "value"]
+__all__ = ["AsyncJitFunction", "JitFunction", "LeafOp", "Operator", "XcsWarning", "execution",
+           "jit", "op", "value"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _settings: contextvars.ContextVar[types.MappingProxyType] = contextvars.ContextVar(
@@ -49,7 +50,16 @@ class CoroutineCall:
         self.coroutine_function = coroutine_function
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return asyncio.run(self.coroutine_function(*args, **kwargs))
+        coroutine = self.coroutine_function(*args, **kwargs)
+        if _running_loop() is None:
+            return asyncio.run(coroutine)
+        # this thread already runs a loop (a jitted coroutine's body): run it beside it
+        return _helper_pool().submit(asyncio.run, coroutine).result()
+
+
+@functools.lru_cache(maxsize=1)
+def _helper_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(thread_name_prefix="xcs_coroutine")
 
 
 class LeafOp:
@@ -191,13 +201,51 @@ class JitFunction:
         return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
+class AsyncJitFunction(JitFunction):
+    """A jitted ``async def``: ``await f(...)`` runs its leaf calls in parallel.
+
+    The body runs on a worker thread (with a private loop for its own awaits),
+    so waiting for a value never blocks the caller's event loop; ``@xcs.op
+    async def`` calls run on the caller's running loop with the asyncio
+    executor, and sync calls on worker threads.  Inside the body, ``await
+    op(...)`` hands back the pending result at once (see ``Traced.__await__``).
+    """
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if tracing.current() is not None:  # nested: join the caller's graph
+            return await self.fn(*args, **kwargs)
+        override = _settings.get()
+        executor = get_executor(override.get("executor") or self.executor or "threads",
+                                override.get("max_workers") or self.max_workers)
+        if not executor.parallel:
+            return await self.fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        if executor.name == "asyncio":
+            executor = executor.on_loop(loop)
+        body = functools.partial(_run, _drive(self.fn), args, kwargs, executor,
+                                 override.get("observer"), override.get("around"),
+                                 self.fn.__code__)
+        return await loop.run_in_executor(None, body)
+
+
+def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync function running ``coroutine_function`` to completion on a private loop."""
+    def drive(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(coroutine_function(*args, **kwargs))
+    return drive
+
+
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
          observer: Callable[[tracing.Context], None] | None,
-         around: Callable[[Node], Any] | None = None) -> Any:
-    """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary)."""
+         around: Callable[[Node], Any] | None = None, body_code: Any = None) -> Any:
+    """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary).
+
+    ``body_code`` is the jitted coroutine's code when ``fn`` drives one: the
+    try-guard looks no further up than its frame.
+    """
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call)
-    ctx = tracing.Context(tracing.RUN, sched, boundary=sys._getframe(), keep=observer is not None,
-                          check=executor.check)
+    ctx = tracing.Context(tracing.RUN, sched, boundary=body_code or sys._getframe(),
+                          keep=observer is not None, check=executor.check)
     error: BaseException | None = None
     out: Any = None
     with tracing._activate(ctx):
@@ -273,6 +321,8 @@ def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None 
         warnings.warn(f"xcs.jit: {getattr(fn, '__qualname__', fn)!r} runs as plain sequential "
                       f"Python: {reason}", XcsWarning, stacklevel=2)
         return fn
+    if inspect.iscoroutinefunction(fn):
+        return AsyncJitFunction(fn, executor, max_workers)
     return JitFunction(fn, executor, max_workers)
 
 
@@ -286,9 +336,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 def _untraceable(fn: Any) -> str:
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         return "generator functions yield values lazily and cannot be traced"
-    if inspect.iscoroutinefunction(fn):
-        return ("async def functions are not traced; make the async calls inside "
-                "@xcs.op leaf calls and jit a plain function that calls them")
     return ""
 
 

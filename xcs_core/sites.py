@@ -30,7 +30,8 @@ import textwrap
 import threading
 from types import CodeType, FrameType
 
-__all__ = ["Site", "format_site", "guarded", "identity_tested", "site_of", "user_frame"]
+__all__ = ["Site", "awaited", "format_site", "guarded", "identity_tested", "site_of",
+           "user_frame"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
@@ -143,14 +144,21 @@ def _file_lines(filename: str) -> frozenset[int] | None:
     return lines
 
 
-def guarded(frame: FrameType | None, boundary: FrameType | None) -> bool:
-    """True if any frame from ``frame`` up to (excluding) ``boundary`` is inside a ``try``."""
+def guarded(frame: FrameType | None, boundary: FrameType | CodeType | None) -> bool:
+    """True if a frame from ``frame`` up to the jit boundary is inside a ``try``.
+
+    ``boundary`` is the boundary's frame (not checked) or, for a jitted coroutine,
+    the coroutine's code (its frame is the last one checked: above it are the
+    event loop's own frames).
+    """
     while frame is not None and frame is not boundary:
         filename = frame.f_code.co_filename
         if not _internal(filename):
             lines = _lines_for(frame.f_code)
             if lines is None or frame.f_lineno in lines:
                 return True
+        if frame.f_code is boundary:
+            return False
         frame = frame.f_back
     return False
 
@@ -160,7 +168,10 @@ _LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_NAME", "
 _STORES = frozenset({"STORE_FAST", "STORE_DEREF", "STORE_NAME", "STORE_GLOBAL"})
 _OPERAND_PARTS = frozenset({"LOAD_CONST", "LOAD_ATTR", "LOAD_METHOD", "PRECALL", "PUSH_NULL",
                             "KW_NAMES", "BINARY_SUBSCR", "COPY", "SWAP", "CACHE"})
-_Identity = tuple[frozenset[str], dict[int, str], frozenset[int], list[int]]
+_Identity = tuple[frozenset[str], dict[int, str], frozenset[int], list[int], frozenset[int]]
+_AWAIT_PARTS = frozenset({"GET_AWAITABLE", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME",
+                          "JUMP_BACKWARD_NO_INTERRUPT", "END_SEND", "CLEANUP_THROW", "CACHE",
+                          "NOP"})
 _identity: dict[object, _Identity] = {}
 
 
@@ -175,11 +186,16 @@ def _identity_info(code: object) -> _Identity:
     names: set[str] = set()
     direct: set[int] = set()
     stored: dict[int, str] = {}
+    awaited: set[int] = set()
     for i, ins in enumerate(instructions):
         if ins.opname.startswith("CALL") and i + 1 < len(instructions):
-            after = instructions[i + 1]
-            if after.opname in _STORES:
-                stored[ins.offset] = str(after.argval)
+            j = i + 1
+            if instructions[j].opname == "GET_AWAITABLE":  # result = await call(...)
+                awaited.add(ins.offset)
+                while j < len(instructions) and instructions[j].opname in _AWAIT_PARTS:
+                    j += 1
+            if j < len(instructions) and instructions[j].opname in _STORES:
+                stored[ins.offset] = str(instructions[j].argval)
         if _is_identity_test(ins.opname):
             for prev in reversed(instructions[max(0, i - 6):i]):
                 if prev.opname in _LOADS:
@@ -187,19 +203,33 @@ def _identity_info(code: object) -> _Identity:
                     names.update(argval if isinstance(argval, tuple) else (str(argval),))
                 elif prev.opname.startswith("CALL"):
                     direct.add(prev.offset)
-                elif prev.opname not in _OPERAND_PARTS:
+                elif prev.opname not in _OPERAND_PARTS and prev.opname not in _AWAIT_PARTS:
                     break  # the comparison's operands end here (a store, a jump, ...)
-    info = (frozenset(names), stored, frozenset(direct), [i.offset for i in instructions])
+    info = (frozenset(names), stored, frozenset(direct), [i.offset for i in instructions],
+            frozenset(awaited))
     _identity[code] = info
     return info
 
 
+def _call_offset(frame: FrameType) -> tuple[_Identity, int]:
+    info = _identity.get(frame.f_code) or _identity_info(frame.f_code)
+    offsets = info[3]
+    # f_lasti may point into the call's inline cache entries: use the instruction holding it
+    return info, offsets[max(0, bisect.bisect_right(offsets, frame.f_lasti) - 1)]
+
+
 def identity_tested(frame: FrameType | None) -> bool:
-    """True if the caller compares the result of the call running now with ``is``."""
+    """True if the caller compares the result of the call running now with ``is``
+    (directly, or through the local it is stored in, also after ``await``)."""
     if frame is None:
         return False
-    code = frame.f_code
-    names, stored, direct, offsets = _identity.get(code) or _identity_info(code)
-    # f_lasti may point into the call's inline cache entries: use the instruction holding it
-    offset = offsets[max(0, bisect.bisect_right(offsets, frame.f_lasti) - 1)]
+    (names, stored, direct, _, _), offset = _call_offset(frame)
     return offset in direct or stored.get(offset, "") in names
+
+
+def awaited(frame: FrameType | None) -> bool:
+    """True if the caller awaits the result of the call running now."""
+    if frame is None:
+        return False
+    info, offset = _call_offset(frame)
+    return offset in info[4]

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from xcs_core import sites, values
@@ -91,7 +91,7 @@ class Context:
     """The trace of one jitted or traced call on one thread (see module doc)."""
 
     def __init__(self, mode: str, scheduler: Scheduler | None = None,
-                 boundary: FrameType | None = None, keep: bool = True,
+                 boundary: FrameType | CodeType | None = None, keep: bool = True,
                  check: Callable[[Node], None] | None = None) -> None:
         self.mode = mode
         self.check = check  # the executor's veto, asked at the call site
@@ -156,7 +156,8 @@ class Context:
         if not reason and cheap(node.key) and all(d.state == DONE for d in node.inputs):
             reason = _INLINE
         if reason:
-            return self._call_now(node, reason)
+            value = self._call_now(node, reason)
+            return Ready(value) if sites.awaited(frame) else value
         if self.check is not None:
             self.check(node)
         if frame is not None:
@@ -265,6 +266,15 @@ class _Runtime:
         target = self.force(args[0], f"'{label}' changes the value")
         return fn(target, *args[1:])
 
+    def await_value(self, proxy: Traced) -> Any:
+        """What ``await`` gives: the value if it is there, else the stand-in itself."""
+        node = proxy._xcs_node
+        if node.state == DONE:
+            return node.value
+        if node.state == FAILED:
+            return self.force(proxy, "await")
+        return proxy
+
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
         ctx = current()
@@ -272,6 +282,20 @@ class _Runtime:
             return iter([self._glue_node(ctx, _item, "[]", (proxy, i))
                          for i in range(len(value))])
         return iter(value)
+
+
+class Ready:
+    """An awaitable that yields a value already computed (a synchronous call's
+    result, when the caller wrote ``await call(...)``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield from ()
+        return self.value
 
 
 def _call_method(method: Any, *args: Any) -> Any:

@@ -36,6 +36,7 @@ class Runtime(Protocol):
     def force(self, proxy: Traced, reason: str) -> Any: ...
     def mutate(self, fn: Any, label: str, args: tuple) -> Any: ...
     def iterate(self, proxy: Traced) -> Any: ...
+    def await_value(self, proxy: Traced) -> Any: ...
 
 
 _RT: Runtime | None = None
@@ -161,6 +162,13 @@ class Traced:
 
     def __exit__(self, *exc: Any) -> Any:
         return _RT.force(self, "with statement").__exit__(*exc)
+
+    def __await__(self) -> Any:
+        """``await`` does not wait: inside a jitted coroutine ``await fetch(url)``
+        gives the value if it is there, else this stand-in, which is waited for
+        where Python needs the value, as everywhere else."""
+        yield from ()
+        return _RT.await_value(self)
 
     def __dir__(self) -> Any:
         return dir(_RT.force(self, "dir()"))

@@ -18,7 +18,7 @@ from typing import Any
 from xcs_core.executors.threads import OffloadExecutor
 from xcs_core.scheduler import direct_call
 
-__all__ = ["AsyncioExecutor"]
+__all__ = ["AsyncioExecutor", "LoopExecutor", "call_on"]
 
 
 class AsyncioExecutor(OffloadExecutor):
@@ -36,14 +36,39 @@ class AsyncioExecutor(OffloadExecutor):
         self._thread.start()
 
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        coroutine_function = getattr(fn, "coroutine_function", None)
-        if coroutine_function is None:
-            return direct_call(fn, args, kwargs)
-        future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs),
-                                                  self.loop)
-        return future.result()
+        return call_on(self.loop, fn, args, kwargs)
+
+    def on_loop(self, loop: asyncio.AbstractEventLoop) -> LoopExecutor:
+        """This executor, but running async calls on ``loop`` (a caller's running loop)."""
+        return LoopExecutor(self, loop)
 
     def shutdown(self) -> None:
         super().shutdown()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+
+
+def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple,
+            kwargs: dict) -> Any:
+    """Run an async leaf call on ``loop`` and wait for it; a sync one right here."""
+    coroutine_function = getattr(fn, "coroutine_function", None)
+    if coroutine_function is None:
+        return direct_call(fn, args, kwargs)
+    return asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), loop).result()
+
+
+class LoopExecutor:
+    """An ``AsyncioExecutor`` whose async calls go to a given (the caller's) loop."""
+
+    name = "asyncio"
+    parallel = True
+
+    def __init__(self, base: AsyncioExecutor, loop: asyncio.AbstractEventLoop) -> None:
+        self._base, self.loop, self.max_workers = base, loop, base.max_workers
+        self.submit, self.check = base.submit, base.check
+
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        return call_on(self.loop, fn, args, kwargs)
+
+    def shutdown(self) -> None:
+        return None
