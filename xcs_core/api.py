@@ -243,7 +243,8 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     ``body_code`` is the jitted coroutine's code when ``fn`` drives one: the
     try-guard looks no further up than its frame.
     """
-    sched = Scheduler(executor.submit, executor.max_workers, around, executor.call)
+    sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
+                      getattr(executor, "start", None))
     ctx = tracing.Context(tracing.RUN, sched, boundary=body_code or sys._getframe(),
                           keep=observer is not None, check=executor.check)
     error: BaseException | None = None

@@ -143,26 +143,33 @@ def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     return getattr(fn, "__xcs_body__", fn)(*args, **kwargs)
 
 
+def _arguments(node: Node) -> tuple[tuple, dict]:
+    """The node's arguments with finished stand-ins replaced by their values."""
+    if not node.inputs:  # dispatch found no stand-ins in the arguments
+        return node.args, node.kwargs
+    return resolve(node.args), (resolve(node.kwargs) if node.kwargs else {})
+
+
+def _ended(node: Node, failed: bool) -> None:
+    node.end = time.perf_counter()
+    if not failed and node.kind is OpKind.CALL:
+        learn(node.key, node.end - node.start)
+
+
 def execute(node: Node, call: Callable[..., Any] = direct_call
             ) -> tuple[Any, BaseException | None]:
     """Run one node's callable through ``call``; returns (value, exception)."""
-    if node.inputs:  # dispatch found stand-ins in the arguments: substitute values
-        try:
-            args = resolve(node.args)
-            kwargs = resolve(node.kwargs) if node.kwargs else {}
-        except BaseException as exc:  # an input failed on another scheduler
-            return None, exc
-    else:
-        args, kwargs = node.args, node.kwargs
+    try:
+        args, kwargs = _arguments(node)
+    except BaseException as exc:  # an input failed on another scheduler
+        return None, exc
     node.worker = threading.get_ident()
     node.start = time.perf_counter()
     try:
         value, exc = call(node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order
         value, exc = None, error
-    node.end = time.perf_counter()
-    if exc is None and node.kind is OpKind.CALL:
-        learn(node.key, node.end - node.start)
+    _ended(node, exc is not None)
     return value, exc
 
 
@@ -198,9 +205,14 @@ class Scheduler:
 
     def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
                  around: Callable[[Node], Any] | None = None,
-                 call: Callable[..., Any] = direct_call) -> None:
+                 call: Callable[..., Any] = direct_call,
+                 start: Callable[..., None] | None = None) -> None:
         self.cond = threading.Condition(threading.Lock())
         self._call = call  # where a leaf call's body runs (here, a process, a cluster)
+        # start(coroutine_function, args, kwargs, done): begin an async call on an event
+        # loop without holding a thread; done(value, exc) is called on the loop when it ends
+        self._start = start
+        self._to_start: list[Node] = []
         self._around = around  # context-manager factory wrapped around dispatched nodes
         self._submit = submit
         self.max_workers = max_workers
@@ -234,6 +246,7 @@ class Scheduler:
                 self._ready_locked(node, inline)
             self._pump_locked()
             self._notify_locked()
+        self._start_ready()
         self._run_inline(inline)
 
     def _raise_heights(self, node: Node) -> None:
@@ -267,7 +280,19 @@ class Scheduler:
             if node is None:
                 return
             self._running += 1
-            self._submit(lambda node=node: self._work(node))
+            if self._start is not None and hasattr(node.fn, "coroutine_function"):
+                self._to_start.append(node)  # straight to the loop, no thread hop
+            else:
+                self._submit(lambda node=node: self._work(node))
+
+    def _start_ready(self) -> None:
+        """Start async calls the pump released (outside the lock: arguments may wait)."""
+        while self._to_start:
+            try:
+                node = self._to_start.pop()
+            except IndexError:
+                return
+            self._start_async(node)
 
     # -- running ----------------------------------------------------------------
     def _work(self, node: Node | None) -> None:
@@ -276,6 +301,9 @@ class Scheduler:
         _worker.active = True
         try:
             while node is not None:
+                if self._start is not None and hasattr(node.fn, "coroutine_function"):
+                    self._start_async(node)  # the loop finishes it; this thread moves on
+                    return
                 if self._around is None:
                     value, exc = self._execute(node)
                 else:
@@ -284,6 +312,25 @@ class Scheduler:
                 node = self._finish(node, value, exc, dispatched=True)
         finally:
             _worker.active = previous
+
+    def _start_async(self, node: Node) -> None:
+        """Begin an async leaf call on the executor's loop; its slot stays taken until done."""
+        try:
+            args, kwargs = _arguments(node)
+        except BaseException as exc:  # noqa: BLE001 - an input failed elsewhere
+            self._after_async(node, None, exc)
+            return
+        node.worker = threading.get_ident()
+        node.start = time.perf_counter()
+        self._start(node.fn.coroutine_function, args, kwargs,
+                    lambda value, exc: self._after_async(node, value, exc))
+
+    def _after_async(self, node: Node, value: Any, exc: BaseException | None) -> None:
+        """Runs on the event loop: record the result, hand follow-up work to the pool."""
+        _ended(node, exc is not None)
+        follow = self._finish(node, value, exc, dispatched=True)
+        if follow is not None:  # never run a leaf call on the loop thread
+            self._submit(lambda: self._work(follow))
 
     def _execute(self, node: Node) -> tuple[Any, BaseException | None]:
         """Leaf calls go through the executor's ``call``; glue always runs here."""
@@ -326,6 +373,7 @@ class Scheduler:
                 self.cond.notify_all()
             else:
                 self._notify_locked()
+        self._start_ready()
         self._run_inline(inline)
         return follow
 

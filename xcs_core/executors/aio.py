@@ -18,7 +18,7 @@ from typing import Any
 from xcs_core.executors.threads import OffloadExecutor
 from xcs_core.scheduler import direct_call
 
-__all__ = ["AsyncioExecutor", "LoopExecutor", "call_on"]
+__all__ = ["AsyncioExecutor", "LoopExecutor", "call_on", "start_on"]
 
 
 class AsyncioExecutor(OffloadExecutor):
@@ -38,6 +38,10 @@ class AsyncioExecutor(OffloadExecutor):
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         return call_on(self.loop, fn, args, kwargs)
 
+    def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
+              done: Callable[[Any, BaseException | None], None]) -> None:
+        start_on(self.loop, coroutine_function, args, kwargs, done)
+
     def on_loop(self, loop: asyncio.AbstractEventLoop) -> LoopExecutor:
         """This executor, but running async calls on ``loop`` (a caller's running loop)."""
         return LoopExecutor(self, loop)
@@ -46,6 +50,18 @@ class AsyncioExecutor(OffloadExecutor):
         super().shutdown()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+
+
+def start_on(loop: asyncio.AbstractEventLoop, coroutine_function: Callable[..., Any],
+             args: tuple, kwargs: dict, done: Callable[[Any, BaseException | None], None]
+             ) -> None:
+    """Schedule a coroutine on ``loop``; ``done(value, exc)`` runs there when it ends."""
+    def finished(future: Any) -> None:
+        exc = future.exception()
+        done(None if exc else future.result(), exc)
+
+    future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), loop)
+    future.add_done_callback(finished)
 
 
 def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple,
@@ -69,6 +85,10 @@ class LoopExecutor:
 
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         return call_on(self.loop, fn, args, kwargs)
+
+    def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
+              done: Callable[[Any, BaseException | None], None]) -> None:
+        start_on(self.loop, coroutine_function, args, kwargs, done)
 
     def shutdown(self) -> None:
         return None
