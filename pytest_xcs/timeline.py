@@ -13,8 +13,8 @@ from typing import Any
 
 from xcs_core.analysis import analyze
 from xcs_core.ir import OpKind
+from xcs_core.nodes import build_graph
 from xcs_core.sites import format_site
-from xcs_core.tracing import build_graph
 
 __all__ = ["render_svg", "write_timeline"]
 

@@ -6,7 +6,7 @@ import tracemalloc
 
 import xcs_core as xcs
 from xcs_core import tracing
-from xcs_core.scheduler import Node
+from xcs_core.nodes import Node
 
 SIZE = 5_000_000
 

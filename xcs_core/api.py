@@ -23,7 +23,8 @@ from typing import Any, TypeVar, overload
 from xcs_core import sites, tracing
 from xcs_core import values as values_module
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
-from xcs_core.scheduler import Node, Scheduler, resolve
+from xcs_core.nodes import Node, resolve
+from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
 __all__ = ["AsyncJitFunction", "JitFunction", "LeafOp", "Operator", "XcsWarning", "execution",

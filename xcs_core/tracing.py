@@ -31,12 +31,12 @@ from types import CodeType, FrameType
 from typing import Any
 
 from xcs_core import sites, values
-from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
-from xcs_core.scheduler import (
+from xcs_core.ir import ComputationGraph, Operation, OpKind
+from xcs_core.nodes import (
     DONE,
     FAILED,
     Node,
-    Scheduler,
+    build_graph,
     cheap,
     direct_call,
     execute,
@@ -44,6 +44,7 @@ from xcs_core.scheduler import (
     resolve,
     wait,
 )
+from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
 __all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
@@ -387,34 +388,3 @@ def _input(ctx: Context, name: str, value: Any) -> Any:
     node = ctx._node(OpKind.INPUT, name)
     node.state, node.value = DONE, value
     return ctx._wrap(node, value)
-
-
-def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:
-    """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges."""
-    ops: list[Operation] = []
-    barrier: int | None = None
-    epoch: list[int] = []
-    for node in nodes:
-        inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces' values
-        data = {d.seq for d in inputs}
-        control: list[int] = []
-        if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
-            control.append(barrier)
-        if node.effect:
-            control.extend(s for s in epoch if s not in data and s != barrier)
-            epoch = []
-        if node.kind is OpKind.SYNC or node.effect:
-            barrier = node.seq
-        elif node.kind is not OpKind.INPUT:
-            epoch.append(node.seq)
-        meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
-        if node.reason:
-            meta["reason"] = node.reason
-        if node.state == FAILED:
-            meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
-        outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
-        ops.append(Operation(node.seq, node.kind, node.target,
-                             tuple(ValueRef(d.seq) for d in inputs), outs,
-                             tuple(control), sites.format_site(node.site) if node.site else "",
-                             node.effect, meta))
-    return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core.executors.threads import OffloadExecutor
-from xcs_core.scheduler import direct_call
+from xcs_core.nodes import direct_call
 
 __all__ = ["AsyncioExecutor", "LoopExecutor", "call_on", "start_on"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core.scheduler import direct_call
+from xcs_core.nodes import direct_call
 
 
 class SequentialExecutor:

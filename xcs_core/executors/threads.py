@@ -21,7 +21,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from xcs_core.scheduler import direct_call
+from xcs_core.nodes import direct_call
 
 _names = itertools.count()
 

@@ -1,0 +1,213 @@
+"""Runtime nodes: one operation's state, its arguments, and running it once.
+
+A ``Node`` is created for every leaf call, glue operation, input and
+serialization point of a trace or a jitted run.  This module holds what a node
+needs on its own: its state constants, substituting finished stand-ins in its
+arguments (``resolve``), running its callable once and timing it
+(``execute``), and the running-average durations that drive priorities and
+the choice to run cheap calls inline (``learn``, ``cheap``), and freezing the
+nodes of a run into a ``ComputationGraph`` (``build_graph``).  Scheduling many
+nodes is ``xcs_core.scheduler``'s job.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from xcs_core import sites
+from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
+from xcs_core.values import Traced
+
+__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
+           "build_graph", "cheap", "direct_call", "execute", "in_worker", "learn", "resolve",
+           "wait"]
+
+WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
+_estimates: dict[str, float] = {}
+_DEFAULT_ESTIMATE = 1e-3
+#: Calls known to take less than this run inline on the calling thread: handing
+#: them to a worker would cost more than running them.
+_INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
+_worker = threading.local()
+
+
+class Cancelled(Exception):
+    """A node that never ran because an earlier node (in program order) failed."""
+
+
+class Node:
+    """One runtime operation (leaf call, glue, input or serialization point)."""
+
+    __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
+                 "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
+                 "owner", "start", "end", "worker", "height", "reason")
+
+    def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
+                 kwargs: dict | None = None, inputs: list[Node] | None = None,
+                 site: tuple[str, int] | None = None, effect: bool = False) -> None:
+        self.seq, self.kind, self.target, self.fn = seq, kind, target, fn
+        self.args, self.kwargs, self.inputs = args, kwargs or {}, inputs or []
+        self.site, self.frame, self.effect, self.key = site, None, effect, target
+        self.state, self.value, self.exc = WAITING, None, None
+        self.waiting, self.dependents, self.sched, self.owner = 0, [], None, None
+        self.start = self.end = 0.0
+        self.worker, self.height, self.reason = 0, 0.0, ""
+
+    def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
+        """Mark as already computed (used when a node runs synchronously)."""
+        self.value, self.state, self.start, self.end = value, DONE, start, end
+        self.worker = threading.get_ident()
+        return self
+
+    def __repr__(self) -> str:
+        from xcs_core.sites import format_site
+
+        return f"<node {self.seq} {self.target} at {format_site(self.site)}>"
+
+
+def in_worker() -> bool:
+    """True on a thread that a scheduler dispatched a node to."""
+    return getattr(_worker, "active", False)
+
+
+def resolve(obj: Any, _seen: set[int] | None = None) -> Any:
+    """Replace finished stand-ins by their values, in place for mutable containers.
+
+    Lists, dicts and dataclass fields are updated in place (plain Python would
+    have held the concrete value there); tuples are rebuilt.
+    """
+    if type(obj) is Traced:
+        return wait(obj._xcs_node)
+    if type(obj) in _SCALARS:
+        return obj
+    seen = _seen if _seen is not None else set()
+    if id(obj) in seen:
+        return obj
+    if isinstance(obj, list):
+        seen.add(id(obj))
+        for i, item in enumerate(obj):
+            new = resolve(item, seen)
+            if new is not item:
+                obj[i] = new
+    elif isinstance(obj, dict):
+        seen.add(id(obj))
+        for key, item in list(obj.items()):
+            new = resolve(item, seen)
+            if new is not item:
+                obj[key] = new
+    elif isinstance(obj, tuple):
+        seen.add(id(obj))
+        items = [resolve(item, seen) for item in obj]
+        if any(a is not b for a, b in zip(items, obj)):
+            return type(obj)._make(items) if hasattr(obj, "_fields") else type(obj)(items)
+    elif hasattr(type(obj), "__dataclass_fields__") and not isinstance(obj, type):
+        seen.add(id(obj))
+        for name in type(obj).__dataclass_fields__:
+            item = getattr(obj, name, None)
+            new = resolve(item, seen)
+            if new is not item:
+                object.__setattr__(obj, name, new)
+    return obj
+
+
+_SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+
+
+def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Run ``fn`` here, on this thread (the thread executor's ``call``).
+
+    A leaf op runs its body (``__xcs_body__``), never its tracing wrapper.
+    """
+    return getattr(fn, "__xcs_body__", fn)(*args, **kwargs)
+
+
+def _arguments(node: Node) -> tuple[tuple, dict]:
+    """The node's arguments with finished stand-ins replaced by their values."""
+    if not node.inputs:  # dispatch found no stand-ins in the arguments
+        return node.args, node.kwargs
+    return resolve(node.args), (resolve(node.kwargs) if node.kwargs else {})
+
+
+def _ended(node: Node, failed: bool) -> None:
+    node.end = time.perf_counter()
+    if not failed and node.kind is OpKind.CALL:
+        learn(node.key, node.end - node.start)
+
+
+def execute(node: Node, call: Callable[..., Any] = direct_call
+            ) -> tuple[Any, BaseException | None]:
+    """Run one node's callable through ``call``; returns (value, exception)."""
+    try:
+        args, kwargs = _arguments(node)
+    except BaseException as exc:  # an input failed on another scheduler
+        return None, exc
+    node.worker = threading.get_ident()
+    node.start = time.perf_counter()
+    try:
+        value, exc = call(node.fn, args, kwargs), None
+    except BaseException as error:  # noqa: BLE001 - re-raised in program order
+        value, exc = None, error
+    _ended(node, exc is not None)
+    return value, exc
+
+
+def learn(target: str, seconds: float) -> None:
+    """Fold one measured duration into the running average for ``target``."""
+    old = _estimates.get(target)
+    _estimates[target] = seconds if old is None else 0.7 * old + 0.3 * seconds
+
+
+def cheap(target: str) -> bool:
+    """True when ``target`` is known to run faster than a dispatch to a worker costs."""
+    return _estimates.get(target, _INLINE_BELOW) < _INLINE_BELOW
+
+
+def _estimate(node: Node) -> float:
+    """Expected duration: running average per callable; glue costs nothing."""
+    if node.kind is not OpKind.CALL:
+        return 0.0
+    return _estimates.get(node.key, _DEFAULT_ESTIMATE)
+
+
+def wait(node: Node) -> Any:
+    """The node's value, raising its exception; steals queued work on pool workers."""
+    if node.state < DONE:
+        node.sched.wait(node)
+    if node.state == FAILED:
+        raise node.exc
+    return node.value
+
+
+def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:
+    """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges."""
+    ops: list[Operation] = []
+    barrier: int | None = None
+    epoch: list[int] = []
+    for node in nodes:
+        inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces' values
+        data = {d.seq for d in inputs}
+        control: list[int] = []
+        if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
+            control.append(barrier)
+        if node.effect:
+            control.extend(s for s in epoch if s not in data and s != barrier)
+            epoch = []
+        if node.kind is OpKind.SYNC or node.effect:
+            barrier = node.seq
+        elif node.kind is not OpKind.INPUT:
+            epoch.append(node.seq)
+        meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
+        if node.reason:
+            meta["reason"] = node.reason
+        if node.state == FAILED:
+            meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
+        outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
+        ops.append(Operation(node.seq, node.kind, node.target,
+                             tuple(ValueRef(d.seq) for d in inputs), outs,
+                             tuple(control), sites.format_site(node.site) if node.site else "",
+                             node.effect, meta))
+    return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
