@@ -17,6 +17,7 @@ marked tests must be repeatable.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -71,10 +72,7 @@ def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
         ) -> tuple[ABTiming, list[Any]]:
     jitted = xcs.jit(fn)
     runs: list[Any] = []
-
-    def sequential() -> None:
-        with xcs.execution(executor="sequential"):
-            fn(**kwargs)
+    sequential = functools.partial(_sequential, fn, kwargs)
 
     def parallel() -> None:
         runs.clear()
@@ -96,6 +94,12 @@ def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
     return timing, (runs[-1].nodes if runs else [])
 
 
+def _sequential(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """The A side: the test body as plain Python."""
+    with xcs.execution(executor="sequential"):
+        fn(**kwargs)
+
+
 def _timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
@@ -106,10 +110,7 @@ def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
              settings: RunSettings, result: TestResult) -> None:
     jitted = xcs.jit(fn)
     workers = profiling.WorkerProfiles()
-
-    def sequential() -> None:
-        with xcs.execution(executor="sequential"):
-            fn(**kwargs)
+    sequential = functools.partial(_sequential, fn, kwargs)
 
     def parallel() -> None:
         with xcs.execution(executor=settings.executor, max_workers=settings.workers,

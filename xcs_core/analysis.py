@@ -26,7 +26,7 @@ import gc
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from xcs_core.ir import ComputationGraph, Operation, OpKind
@@ -80,7 +80,6 @@ class Analysis:
     total_time: float
     sync_points: list[SyncPoint]
     patterns: Patterns
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def calls(self) -> int:

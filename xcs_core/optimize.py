@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from xcs_core.analysis import call_levels
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
@@ -143,8 +142,3 @@ def optimize(graph: ComputationGraph, passes: Sequence[Pass] = DEFAULT_PASSES
                                peak_live_values(graph), peak_live_values(new), spent))
         graph = new
     return graph, stats
-
-
-def describe(stats: Sequence[PassStats]) -> list[dict[str, Any]]:
-    """Stats as plain dicts (for JSON and tables)."""
-    return [s.__dict__.copy() for s in stats]
