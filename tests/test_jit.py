@@ -407,3 +407,23 @@ def test_pending_result_reaching_type_checking_c_code_explains_the_fix():
         return ", ".join(xcs.value(answers))
 
     assert fixed() == "w0, w1, w2"
+
+
+def test_users_own_exception_waits_for_calls_in_flight_and_earlier_failures_win():
+    @xcs.jit
+    def user_raises(q):
+        pending = [slow_model(i, q, 0.03) for i in range(4)]
+        raise LookupError(f"user code gave up on {len(pending)} calls")
+
+    with pytest.raises(LookupError, match="gave up on 4 calls"):
+        user_raises("u")
+    assert probe.running == 0  # every call in flight had finished before the raise
+    assert probe.calls.count(("model", 3)) == 1
+
+    @xcs.jit
+    def call_fails_first(q):
+        values = [maybe_fail(i, q) for i in range(4)]  # call 2 fails
+        raise LookupError(f"after {len(values)} calls")
+
+    with pytest.raises(ValueError, match="model 2 failed on 'v'"):
+        call_fails_first("v")  # plain Python would have stopped at call 2
