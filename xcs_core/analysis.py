@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from xcs_core.ir import ComputationGraph, Operation, OpKind
+from xcs_core.nodes import INLINE_BELOW  # calls faster than this run inline, no dispatch
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["DISPATCH_COST", "Analysis", "SyncPoint", "analyze", "call_levels"]
 
 #: Cost of dispatching one call to a worker (see the module doc).
 DISPATCH_COST = float(os.environ.get("XCS_DISPATCH_COST", "40e-6"))
-#: Calls faster than this run inline (mirrors the scheduler) and cost no dispatch.
-_INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
+
 
 
 def call_levels(graph: ComputationGraph) -> list[list[int]]:
@@ -106,7 +106,7 @@ class Analysis:
     def dispatched_calls(self) -> int:
         """Calls slow enough to be handed to a worker (the others run inline)."""
         return sum(1 for op in self.graph if op.kind is OpKind.CALL
-                   and op.duration >= _INLINE_BELOW)
+                   and op.duration >= INLINE_BELOW)
 
     def predicted_time(self, workers: int | None = None,
                        dispatch_cost: float = DISPATCH_COST) -> float:

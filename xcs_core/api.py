@@ -15,7 +15,7 @@ import inspect
 import sys
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
@@ -175,13 +175,16 @@ class JitFunction:
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
 
+    def _executor(self) -> tuple[Mapping[str, Any], Any]:
+        """The scope's settings and the executor they and this function's defaults pick."""
+        override = _settings.get()
+        return override, get_executor(override.get("executor") or self.executor or "threads",
+                                      override.get("max_workers") or self.max_workers)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if tracing.current() is not None:  # nested: join the caller's graph
             return self.fn(*args, **kwargs)
-        override = _settings.get()
-        name = override.get("executor") or self.executor or "threads"
-        workers = override.get("max_workers") or self.max_workers
-        executor = get_executor(name, workers)
+        override, executor = self._executor()
         if not executor.parallel:
             return self.fn(*args, **kwargs)
         if executor.name == "asyncio" and _running_loop() is not None:
@@ -215,9 +218,7 @@ class AsyncJitFunction(JitFunction):
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if tracing.current() is not None:  # nested: join the caller's graph
             return await self.fn(*args, **kwargs)
-        override = _settings.get()
-        executor = get_executor(override.get("executor") or self.executor or "threads",
-                                override.get("max_workers") or self.max_workers)
+        override, executor = self._executor()
         if not executor.parallel:
             return await self.fn(*args, **kwargs)
         loop = asyncio.get_running_loop()

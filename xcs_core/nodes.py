@@ -31,7 +31,7 @@ _estimates: dict[str, float] = {}
 _DEFAULT_ESTIMATE = 1e-3
 #: Calls known to take less than this run inline on the calling thread: handing
 #: them to a worker would cost more than running them.
-_INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
+INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
 _worker = threading.local()
 
 
@@ -125,14 +125,20 @@ def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     return getattr(fn, "__xcs_body__", fn)(*args, **kwargs)
 
 
-def _arguments(node: Node) -> tuple[tuple, dict]:
-    """The node's arguments with finished stand-ins replaced by their values."""
-    if not node.inputs:  # dispatch found no stand-ins in the arguments
-        return node.args, node.kwargs
-    return resolve(node.args), (resolve(node.kwargs) if node.kwargs else {})
+def begin(node: Node) -> tuple[tuple, dict]:
+    """Start running ``node`` here: its arguments (finished stand-ins replaced by their
+    values; raises if an input failed elsewhere), stamped with this thread and the time."""
+    if node.inputs:  # dispatch found stand-ins in the arguments
+        args, kwargs = resolve(node.args), (resolve(node.kwargs) if node.kwargs else {})
+    else:
+        args, kwargs = node.args, node.kwargs
+    node.worker = threading.get_ident()
+    node.start = time.perf_counter()
+    return args, kwargs
 
 
-def _ended(node: Node, failed: bool) -> None:
+def ended(node: Node, failed: bool) -> None:
+    """Stamp the end time and learn the duration of a leaf call that succeeded."""
     node.end = time.perf_counter()
     if not failed and node.kind is OpKind.CALL:
         learn(node.key, node.end - node.start)
@@ -142,16 +148,14 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
             ) -> tuple[Any, BaseException | None]:
     """Run one node's callable through ``call``; returns (value, exception)."""
     try:
-        args, kwargs = _arguments(node)
+        args, kwargs = begin(node)
     except BaseException as exc:  # an input failed on another scheduler
         return None, exc
-    node.worker = threading.get_ident()
-    node.start = time.perf_counter()
     try:
         value, exc = call(node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order
         value, exc = None, error
-    _ended(node, exc is not None)
+    ended(node, exc is not None)
     return value, exc
 
 
@@ -163,7 +167,7 @@ def learn(target: str, seconds: float) -> None:
 
 def cheap(target: str) -> bool:
     """True when ``target`` is known to run faster than a dispatch to a worker costs."""
-    return _estimates.get(target, _INLINE_BELOW) < _INLINE_BELOW
+    return _estimates.get(target, INLINE_BELOW) < INLINE_BELOW
 
 
 def _estimate(node: Node) -> float:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import heapq
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,11 +44,11 @@ from xcs_core.nodes import (
     WAITING,
     Cancelled,
     Node,
-    _arguments,
-    _ended,
     _estimate,
     _worker,
+    begin,
     direct_call,
+    ended,
     execute,
     in_worker,
 )
@@ -137,7 +136,7 @@ class Scheduler:
             if node is None:
                 return
             self._running += 1
-            if self._start is not None and hasattr(node.fn, "coroutine_function"):
+            if self._is_async(node):
                 self._to_start.append(node)  # straight to the loop, no thread hop
             else:
                 self._submit(lambda node=node: self._work(node))
@@ -158,7 +157,7 @@ class Scheduler:
         _worker.active = True
         try:
             while node is not None:
-                if self._start is not None and hasattr(node.fn, "coroutine_function"):
+                if self._is_async(node):
                     self._start_async(node)  # the loop finishes it; this thread moves on
                     return
                 if self._around is None:
@@ -170,21 +169,23 @@ class Scheduler:
         finally:
             _worker.active = previous
 
+    def _is_async(self, node: Node) -> bool:
+        """An async leaf call this scheduler can start on an event loop without a thread."""
+        return self._start is not None and hasattr(node.fn, "coroutine_function")
+
     def _start_async(self, node: Node) -> None:
         """Begin an async leaf call on the executor's loop; its slot stays taken until done."""
         try:
-            args, kwargs = _arguments(node)
+            args, kwargs = begin(node)
         except BaseException as exc:  # noqa: BLE001 - an input failed elsewhere
             self._after_async(node, None, exc)
             return
-        node.worker = threading.get_ident()
-        node.start = time.perf_counter()
         self._start(node.fn.coroutine_function, args, kwargs,
                     lambda value, exc: self._after_async(node, value, exc))
 
     def _after_async(self, node: Node, value: Any, exc: BaseException | None) -> None:
         """Runs on the event loop: record the result, hand follow-up work to the pool."""
-        _ended(node, exc is not None)
+        ended(node, exc is not None)
         follow = self._finish(node, value, exc, dispatched=True)
         if follow is not None:  # never run a leaf call on the loop thread
             self._submit(lambda: self._work(follow))

@@ -36,11 +36,12 @@ from xcs_core.nodes import (
     DONE,
     FAILED,
     Node,
+    begin,
     build_graph,
     cheap,
     direct_call,
+    ended,
     execute,
-    learn,
     resolve,
     wait,
 )
@@ -140,11 +141,7 @@ class Context:
         site = sites.site_of(frame)
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-            value, exc = execute(node)
-            node.state, node.value, node.exc = (DONE, value, None) if exc is None else (
-                FAILED, None, exc)
-            if exc is not None:
-                raise exc
+            value = _record(node)
             if sites.identity_tested(frame):
                 self.sync(node, _IDENTITY, frame)
                 return value
@@ -172,15 +169,13 @@ class Context:
             self.wait_all()
         node.reason = reason
         try:
-            args, kwargs = resolve(node.args), resolve(node.kwargs)
+            args, kwargs = begin(node)
         except BaseException as exc:
             raise DeferredFailure() from exc
-        start = time.perf_counter()
         value = direct_call(node.fn, args, kwargs)
-        end = time.perf_counter()
-        learn(node.key, end - start)
+        ended(node, failed=False)
         node.args, node.kwargs = (), {}
-        return node.done(value, start, end).value
+        return node.done(value, node.start, node.end).value
 
     def _wrap(self, node: Node, value: Any) -> Any:
         """A stand-in for a recorded value; ``None`` and classes stay raw so ``is`` works."""
@@ -228,24 +223,19 @@ class _Runtime:
         pending = ctx is not None and any(
             type(a) is Traced and a._xcs_node.state < DONE for a in args)
         if ctx is None or (ctx.mode == RUN and not (direct and pending)):
-            return fn(*[self.force(a, f"'{label}' applied by C code") if type(a) is Traced
-                        else a for a in args])
-        if ctx.mode == RUN and sites.guarded(sites.user_frame(), ctx.boundary):
-            return fn(*[self.force(a, f"'{label}' inside try") if type(a) is Traced
-                        else a for a in args])
-        return self._glue_node(ctx, fn, label, args)
+            reason = f"'{label}' applied by C code"
+        elif ctx.mode == RUN and sites.guarded(sites.user_frame(), ctx.boundary):
+            reason = f"'{label}' inside try"
+        else:
+            return self._glue_node(ctx, fn, label, args)
+        return fn(*[self.force(a, reason) if type(a) is Traced else a for a in args])
 
     def _glue_node(self, ctx: Context, fn: Any, label: str, args: tuple) -> Any:
         target = label if label.startswith(".") else f"op {label}"
         node = ctx._node(OpKind.GLUE, target, fn, args, None,
                          sites.site_of(sites.user_frame()))
         if ctx.mode == RECORD:
-            value, exc = execute(node)
-            if exc is not None:
-                node.state, node.exc = FAILED, exc
-                raise exc
-            node.state, node.value = DONE, value
-            return ctx._wrap(node, value)
+            return ctx._wrap(node, _record(node))
         ctx.check_failed()
         ctx.sched.add(node)
         return Traced(node)
@@ -297,6 +287,16 @@ class Ready:
     def __await__(self) -> Any:
         yield from ()
         return self.value
+
+
+def _record(node: Node) -> Any:
+    """Record mode: run ``node`` now, keep its outcome, raise its error at this line."""
+    value, exc = execute(node)
+    if exc is not None:
+        node.state, node.exc = FAILED, exc
+        raise exc
+    node.state, node.value = DONE, value
+    return value
 
 
 def _call_method(method: Any, *args: Any) -> Any:
