@@ -21,7 +21,20 @@ from xcs_core.nodes import direct_call
 __all__ = ["AsyncioExecutor", "LoopExecutor", "call_on", "start_on"]
 
 
-class AsyncioExecutor(OffloadExecutor):
+class _OnLoop:
+    """``call`` and ``start`` for executors whose async calls run on ``self.loop``."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        return call_on(self.loop, fn, args, kwargs)
+
+    def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
+              done: Callable[[Any, BaseException | None], None]) -> None:
+        start_on(self.loop, coroutine_function, args, kwargs, done)
+
+
+class AsyncioExecutor(_OnLoop, OffloadExecutor):
     """Async leaf calls on a shared event loop, sync ones on threads."""
 
     name = "asyncio"
@@ -34,13 +47,6 @@ class AsyncioExecutor(OffloadExecutor):
         self._thread = threading.Thread(target=self.loop.run_forever, name="xcs_asyncio",
                                         daemon=True)
         self._thread.start()
-
-    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        return call_on(self.loop, fn, args, kwargs)
-
-    def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
-              done: Callable[[Any, BaseException | None], None]) -> None:
-        start_on(self.loop, coroutine_function, args, kwargs, done)
 
     def on_loop(self, loop: asyncio.AbstractEventLoop) -> LoopExecutor:
         """This executor, but running async calls on ``loop`` (a caller's running loop)."""
@@ -73,7 +79,7 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple
     return asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), loop).result()
 
 
-class LoopExecutor:
+class LoopExecutor(_OnLoop):
     """An ``AsyncioExecutor`` whose async calls go to a given (the caller's) loop."""
 
     name = "asyncio"
@@ -82,13 +88,6 @@ class LoopExecutor:
     def __init__(self, base: AsyncioExecutor, loop: asyncio.AbstractEventLoop) -> None:
         self._base, self.loop, self.max_workers = base, loop, base.max_workers
         self.submit, self.check = base.submit, base.check
-
-    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        return call_on(self.loop, fn, args, kwargs)
-
-    def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
-              done: Callable[[Any, BaseException | None], None]) -> None:
-        start_on(self.loop, coroutine_function, args, kwargs, done)
 
     def shutdown(self) -> None:
         return None
