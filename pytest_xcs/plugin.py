@@ -58,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     metavar="NAME", help="compare results with baseline NAME")
     group.addoption("--xcs-compare-fail", type=threshold, action="append", default=None,
                     metavar="METRIC:PCT", help="fail when METRIC drops more than PCT below "
-                    "the baseline, e.g. speedup:10% (repeatable; default speedup:10%)")
+                    "the baseline, e.g. parallelism:10%% (repeatable; default parallelism:10%%)")
     group.addoption("--xcs-baseline-dir", default=None, metavar="DIR",
                     help="folder of baselines (default .xcs)")
     for name, kind, doc in (

@@ -52,13 +52,20 @@ def example(pytester):
     return pytester
 
 
+def test_help_shows_the_xcs_options(pytester):
+    result = pytester.runpytest("--help")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["xcs: parallelism of @pytest.mark.xcs_parallel tests:",
+                                 "*--xcs-compare-fail=METRIC:PCT*", "*parallelism:10%*"])
+
+
 def test_report_table_lists_marked_tests_with_patterns_and_sync_points(example):
     result = example.runpytest("--xcs-report")
     result.assert_outcomes(passed=3)
     out = result.stdout.str()
     assert "xcs parallelism" in out
     result.stdout.fnmatch_lines([
-        "*test_example.py::test_ensemble*9*7*1*6*2 calls / *5.?*x*test_example.py:22 x6 model*",
+        "*test_example.py::test_ensemble*9*7*1*6*2 calls / *x*test_example.py:22 x6 model*",
         "*test_example.py:23 judge <- test_example.py:22 x6*",
     ])
     assert "test_unmarked" not in out.split("xcs parallelism")[1]
@@ -188,7 +195,8 @@ def test_json_output_and_junit_properties(example):
     data = json.loads((example.path / "out.json").read_text())
     assert data["schema"] == 1 and "cpus" in data["machine"] and "commit" in data
     test = data["tests"]["test_example.py::test_ensemble"]
-    assert test["summary"]["max_width"] == 6 and test["metrics"]["predicted_speedup"] > 5
+    assert test["summary"]["max_width"] == 6 and test["metrics"]["parallelism"] == 7 / 2
+    assert test["metrics"]["predicted_speedup"] > 0  # timing-derived: present, value not checked
     assert test["summary"]["maps"] == ["test_example.py:22 x6 model"]
     junit = (example.path / "junit.xml").read_text()
     assert 'name="xcs_max_width" value="6"' in junit

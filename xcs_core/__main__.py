@@ -1,4 +1,4 @@
-"""``xcs demo``: trace the shipped ensemble, report its parallelism, run it both ways."""
+"""xcs demo: trace the shipped ensemble, report its parallelism, run it both ways."""
 
 from __future__ import annotations
 
@@ -64,7 +64,10 @@ def plugin_demo(rounds: int = 3) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="xcs", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="xcs", description="Automatic parallelism for ordinary Python code.",
+        epilog="xcs demo traces the shipped ensemble example, reports its parallelism, runs "
+        "it sequentially and in parallel, then runs the example tests under the pytest plugin.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("demo", help="trace, report and run the embedded ensemble example")
     run.add_argument("--models", type=int, default=8, help="number of model calls (default 8)")
