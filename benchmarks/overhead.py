@@ -1,0 +1,233 @@
+"""What jitting costs on its own, measured against the same plain Python.
+
+(a) Per leaf call: many trivial leaf calls (``i + 1``) in a jitted function,
+    in microseconds per call, both with every call dispatched to the thread
+    executor (``XCS_INLINE_BELOW=0``; compared with ``ThreadPoolExecutor``
+    ``submit`` + ``result`` on a pool of the same size) and with cheap calls
+    run inline on the calling thread (``XCS_INLINE_BELOW=1``; compared with
+    plain calls).  "calling thread" is the time the loop that makes the calls
+    takes, before any result is read: what the caller pays per call.
+(b) Per plain statement: a jitted function that makes no leaf calls (a loop
+    of arithmetic, string formatting, dict and list work, helper calls) against
+    the same function undecorated, in nanoseconds per executed statement, and
+    the fixed cost of calling an empty jitted function.
+(c) First call: ``import xcs_core`` in a fresh interpreter, and per function the
+    first call of a freshly jitted function against its 10th call, in a fresh
+    process (whatever the first call compiles, traces or learns is in it).
+
+Each part runs in a fresh interpreter (the inline threshold is read at import).
+Only the public API is used.  Run: ``.venv/bin/python benchmarks/overhead.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness import HERE, Workload, fmt, in_fresh_process, measure
+from tabulate import tabulate
+
+import xcs_core as xcs
+
+LEAF_CALLS = 10_000
+ITERATIONS = 20_000
+STATEMENTS_PER_ITERATION = 6  # the for header and the five statements of its body
+EMPTY_CALLS = 1_000
+ROUNDS = int(os.environ.get("XCS_BENCH_ROUNDS", "9"))
+MODES = {"dispatched": "0", "inline": "1"}  # XCS_INLINE_BELOW for each mode of (a)
+
+
+# -- the code measured ----------------------------------------------------------------------
+def bump_plain(i: int) -> int:
+    return i + 1
+
+
+bump = xcs.op(bump_plain)
+
+
+def leaf_calls(n: int, leaf: Any, issue_log: list[float]) -> int:
+    """``n`` calls of ``leaf``, then each result read."""
+    start = time.perf_counter()
+    pending = [leaf(i) for i in range(n)]
+    issue_log.append(time.perf_counter() - start)
+    return sum([xcs.value(p) for p in pending])
+
+
+def leaf_calls_one_read(n: int, leaf: Any, issue_log: list[float]) -> int:
+    """The same, all results read by one ``xcs.value`` of the list."""
+    start = time.perf_counter()
+    pending = [leaf(i) for i in range(n)]
+    issue_log.append(time.perf_counter() - start)
+    return sum(xcs.value(pending))
+
+
+def pool_calls(n: int, pool: ThreadPoolExecutor, issue_log: list[float]) -> int:
+    start = time.perf_counter()
+    futures = [pool.submit(bump_plain, i) for i in range(n)]
+    issue_log.append(time.perf_counter() - start)
+    return sum(f.result() for f in futures)
+
+
+def helper(x: int) -> int:
+    return x ^ (x >> 3)
+
+
+def statements(n: int) -> tuple[int, int, int]:
+    total, seen, kept = 0, {}, []
+    for i in range(n):
+        x = i * 3 + 1
+        key = f"k{x % 97}"
+        seen[key] = seen.get(key, 0) + x
+        kept.append(x & 255)
+        total += helper(x)
+    return total, len(seen), sum(kept)
+
+
+def empty() -> None:
+    return None
+
+
+def calls_of(fn: Any, n: int) -> Any:
+    for _ in range(n):
+        fn()
+
+
+@xcs.op
+def short_model(i: int) -> int:
+    time.sleep(0.001)
+    return i * i
+
+
+def ensemble8() -> int:
+    return sum(xcs.value([short_model(i) for i in range(8)]))
+
+
+# -- children: each runs in a fresh interpreter ---------------------------------------------
+def child_leaf_calls(rounds: int = ROUNDS) -> dict[str, Any]:
+    """(a) in the mode this interpreter's XCS_INLINE_BELOW selects."""
+    n, pool = LEAF_CALLS, ThreadPoolExecutor()  # the documented default size
+    workers = pool._max_workers
+    one_read = "xcs threads, one xcs.value(list)"
+    logs: dict[str, list[float]] = {"plain calls": [], "xcs threads": [], one_read: []}
+    jitted = xcs.jit(leaf_calls, max_workers=workers)
+    jitted_one_read = xcs.jit(leaf_calls_one_read, max_workers=workers)
+    contenders = {"plain calls": lambda: leaf_calls(n, bump_plain, logs["plain calls"]),
+                  "xcs threads": lambda: jitted(n, bump, logs["xcs threads"]),
+                  one_read: lambda: jitted_one_read(n, bump, logs[one_read])}
+    if xcs_inline_below() == 0:
+        name = f"ThreadPoolExecutor({workers}).submit+result"
+        logs[name] = []
+        contenders[name] = lambda: pool_calls(n, pool, logs[name])
+    try:
+        times = measure(Workload("leaf calls", n * (n + 1) // 2, contenders), rounds)
+    finally:
+        pool.shutdown()
+    return {name: {"median": statistics.median(ts),
+                   "issue": statistics.median(logs[name][-rounds:])}
+            for name, ts in times.items()}
+
+
+def child_statements(rounds: int = ROUNDS) -> dict[str, float]:
+    """(b): medians of the statement loop and of EMPTY_CALLS calls, plain and jitted."""
+    jit_statements, jit_empty = xcs.jit(statements), xcs.jit(empty)
+    loop = measure(Workload("statements", statements(ITERATIONS), {
+        "plain": lambda: statements(ITERATIONS),
+        "xcs.jit": lambda: jit_statements(ITERATIONS)}), rounds)
+    calls = measure(Workload("empty calls", None, {
+        "plain": lambda: calls_of(empty, EMPTY_CALLS),
+        "xcs.jit": lambda: calls_of(jit_empty, EMPTY_CALLS)}), rounds)
+    out = {f"loop {k}": statistics.median(v) for k, v in loop.items()}
+    out.update({f"empty {k}": statistics.median(v) for k, v in calls.items()})
+    return out
+
+
+def child_first_calls() -> dict[str, list[float]]:
+    """(c): per function, [first call, 10th call] of a function jitted in this process."""
+    cases = {"statements(2000), no leaf calls": (statements, (2000,)),
+             "ensemble of 8 x 1 ms leaf calls": (ensemble8, ()),
+             "1,000 trivial leaf calls": (leaf_calls, (1000, bump, []))}
+    out = {}
+    for name, (fn, args) in cases.items():
+        jitted = xcs.jit(fn)
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            jitted(*args)
+            times.append(time.perf_counter() - start)
+        out[name] = [times[0], times[-1]]
+    return out
+
+
+def xcs_inline_below() -> float:
+    return float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
+
+
+def import_cost(runs: int = 7) -> float:
+    """Median wall time of ``import xcs_core`` in a fresh interpreter, less an empty one."""
+    def wall(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=HERE)
+        return time.perf_counter() - start
+    bare = statistics.median(wall("pass") for _ in range(runs))
+    return statistics.median(wall("import xcs_core") for _ in range(runs)) - bare
+
+
+# -- the report -------------------------------------------------------------------------------
+def leaf_call_rows(rounds: int) -> tuple[list[list[str]], dict[str, Any]]:
+    rows, raw = [], {}
+    for mode, threshold in MODES.items():
+        res = raw[mode] = in_fresh_process("overhead", "child_leaf_calls", {
+            "XCS_INLINE_BELOW": threshold, "XCS_BENCH_ROUNDS": str(rounds)})
+        plain = res["plain calls"]["median"]
+        for name, r in res.items():
+            rows.append([mode, name, fmt(r["median"]), f"{r['median'] / LEAF_CALLS * 1e6:.2f}",
+                         f"{(r['median'] - plain) / LEAF_CALLS * 1e6:+.2f}",
+                         f"{r['issue'] / LEAF_CALLS * 1e6:.2f}"])
+    return rows, raw
+
+
+def statement_rows(rounds: int) -> tuple[list[list[str]], dict[str, float]]:
+    r = in_fresh_process("overhead", "child_statements", {"XCS_BENCH_ROUNDS": str(rounds)})
+    count = ITERATIONS * STATEMENTS_PER_ITERATION
+    added = (r["loop xcs.jit"] - r["loop plain"]) / count
+    fixed = (r["empty xcs.jit"] - r["empty plain"]) / EMPTY_CALLS
+    rows = [[f"loop, {count:,} statements", fmt(r["loop plain"]), fmt(r["loop xcs.jit"]),
+             f"{added * 1e9:+.1f} ns per statement ({r['loop xcs.jit'] / r['loop plain']:.2f}x)"],
+            [f"empty function, {EMPTY_CALLS:,} calls", fmt(r["empty plain"]),
+             fmt(r["empty xcs.jit"]), f"{fixed * 1e6:+.1f} us per call"]]
+    return rows, {**r, "ns_per_statement": added * 1e9, "us_per_empty_call": fixed * 1e6}
+
+
+def first_call_rows() -> tuple[list[list[str]], dict[str, Any]]:
+    imported = import_cost()
+    res = in_fresh_process("overhead", "child_first_calls")
+    rows = [["import xcs_core (fresh interpreter)", fmt(imported), "-", "-"]]
+    rows += [[name, fmt(first), fmt(tenth), fmt(first - tenth)]
+             for name, (first, tenth) in res.items()]
+    return rows, {"import": imported, "functions": res}
+
+
+def report(rounds: int = 9) -> tuple[str, dict[str, Any]]:
+    """The three tables as text, and the raw figures (medians of ``rounds`` rounds)."""
+    leaf, leaf_raw = leaf_call_rows(rounds)
+    stmt, stmt_raw = statement_rows(rounds)
+    first, first_raw = first_call_rows()
+    text = "\n\n".join([
+        f"## overhead (a): per leaf call, {LEAF_CALLS:,} trivial calls\n" + tabulate(
+            leaf, headers=["mode", "contender", "median", "us/call", "added us/call vs plain",
+                           "calling thread us/call"]),
+        "## overhead (b): plain statements in a jitted function without leaf calls\n"
+        + tabulate(stmt, headers=["code", "plain", "xcs.jit", "added"]),
+        "## overhead (c): first call of a freshly jitted function, fresh process\n"
+        + tabulate(first, headers=["function", "first call", "10th call", "first - 10th"]),
+    ])
+    return text, {"leaf_calls": leaf_raw, "statements": stmt_raw, "first_call": first_raw}
+
+
+if __name__ == "__main__":
+    print(report(int(sys.argv[1]) if len(sys.argv) > 1 else 9)[0])
