@@ -1,4 +1,4 @@
-"""Stored runs: machine information, atomic JSON files, and regression comparison.
+"""Stored runs: machine information, atomic JSON files, strict loading.
 
 A stored run is ``{"schema": 1, "machine": {...}, "commit": ..., "created": ...,
 "tests": {nodeid: result dict}}``.  Files are written atomically (a temporary
@@ -14,13 +14,10 @@ import platform
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_xcs.options import Threshold
-
-__all__ = ["BaselineError", "Regression", "compare", "load", "machine_info", "save"]
+__all__ = ["BaselineError", "load", "machine_info", "save"]
 
 SCHEMA = 1
 
@@ -79,61 +76,10 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"baseline {path} is not readable JSON ({exc}); delete it and "
                             f"save a new one with --xcs-save-baseline {path.stem}") from None
+    tests = data.get("tests") if isinstance(data, dict) else None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(
-            data.get("tests"), dict):
+            tests, dict) or not all(isinstance(t, dict) and isinstance(t.get("metrics"), dict)
+                                    for t in tests.values()):
         raise BaselineError(f"baseline {path} is not an xcs baseline of schema {SCHEMA}; "
                             f"save a new one with --xcs-save-baseline {path.stem}")
     return data
-
-
-@dataclass(frozen=True)
-class Regression:
-    """One metric of one test that fell below its threshold."""
-
-    nodeid: str
-    metric: str
-    baseline: float
-    current: float
-    threshold: Threshold
-
-    @property
-    def change(self) -> float:
-        return (self.current - self.baseline) / self.baseline * 100 if self.baseline else 0.0
-
-
-def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[Threshold]
-            ) -> tuple[list[Regression], list[str]]:
-    """Regressions of ``current`` against ``baseline``, and notes (missing tests, machine)."""
-    notes: list[str] = []
-    if _identity(baseline) != _identity(current):
-        notes.append(f"baseline was measured on another machine "
-                     f"({_machine(baseline)}; this one is {_machine(current)}): "
-                     "timing comparisons may not be meaningful")
-    base_tests, cur_tests = baseline["tests"], current["tests"]
-    missing = sorted(set(base_tests) - set(cur_tests))
-    new = sorted(set(cur_tests) - set(base_tests))
-    if missing:
-        notes.append(f"{len(missing)} test(s) of the baseline did not run: {', '.join(missing)}")
-    if new:
-        notes.append(f"{len(new)} test(s) have no baseline yet: {', '.join(new)}")
-    regressions = []
-    for nodeid in sorted(set(base_tests) & set(cur_tests)):
-        old = base_tests[nodeid].get("metrics", {})
-        now = cur_tests[nodeid].get("metrics", {})
-        for t in thresholds:
-            if t.metric in old and t.metric in now and old[t.metric] > 0:
-                if now[t.metric] < old[t.metric] * (1 - t.percent / 100):
-                    regressions.append(Regression(nodeid, t.metric, old[t.metric],
-                                                  now[t.metric], t))
-    return regressions, notes
-
-
-def _identity(doc: dict[str, Any]) -> tuple:
-    """What makes timings comparable: the machine, not the Python version."""
-    m = doc.get("machine") or {}
-    return tuple(m.get(k) for k in ("node", "system", "machine", "cpus"))
-
-
-def _machine(doc: dict[str, Any]) -> str:
-    m = doc.get("machine") or {}
-    return f"{m.get('node', '?')} {m.get('machine', '?')} {m.get('cpus', '?')} cpus"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import inspect
 import os
-from pathlib import Path
 
 import pytest
 
+from pytest_xcs import gate, startup
 from pytest_xcs import state as state_module
 from pytest_xcs.options import executor_name, marker_args, positive_int, threshold
 from pytest_xcs.runner import run_marked
@@ -77,7 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
     if config.getoption("xcs_dask_scheduler"):
         os.environ["XCS_DASK_SCHEDULER"] = config.getoption("xcs_dask_scheduler")
-    config.stash[STATE] = state_module.from_config(config)
+    state = config.stash[STATE] = state_module.from_config(config)
+    if not hasattr(config, "workerinput"):
+        startup.check(state)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -138,10 +140,27 @@ def pytest_runtestloop(session: pytest.Session):
         session.config.workeroutput["xcs_ab_skipped"] = state.ab_skipped
         return outcome
     if state.active and (state.results or state.compare_name):
-        state.finish(Path(session.config.rootpath))
-        if state.regressions:
-            session.testsfailed += len(state.regressions)
+        _finish(session, state)
     return outcome
+
+
+def _finish(session: pytest.Session, state: state_module.XcsState) -> None:
+    """Compare and write files; a failed comparison counts as a failure of the run."""
+    try:
+        state.finish()
+    except gate.GateError as exc:
+        raise pytest.UsageError(f"--xcs-compare-fail: {exc}") from None
+    except OSError as exc:
+        raise pytest.UsageError(f"xcs: cannot write {exc.filename or 'an output file'} "
+                                f"({exc.strerror or exc}); choose a writable path") from None
+    if state.comparison is not None and state.comparison.failed:
+        session.testsfailed += 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:  # the summary line counts them: "3 passed, 1 xcs regression"
+            found = state.comparison.regressions
+            key = "xcs regression" if len(found) == 1 else "xcs regressions"
+            reporter.stats.setdefault(key if found else "xcs comparison failed",
+                                      []).extend(found or [state.comparison])
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -155,8 +174,6 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     state = config.stash[STATE]
-    if not state.results and not state.notes and not state.regressions:
-        return
     write = terminalreporter.write_line
     if state.results and (state.report or state.run.ab or state.run.profile):
         terminalreporter.section("xcs parallelism")
@@ -164,10 +181,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             write(line)
     if state.ab_skipped:
         write(state_module.XDIST_AB_OFF)
-    if state.regressions:
+    comparison = state.comparison
+    if comparison is not None and comparison.regressions:
         terminalreporter.section("xcs regressions", red=True)
-        write(regression_table(state.regressions))
-        write(f"xcs: {len(state.regressions)} regression(s) against baseline "
-              f"{state.compare_name!r} counted as failures")
+        write(regression_table(comparison.regressions))
     for note in state.notes:
         write(note)
+    if comparison is not None:
+        write(comparison.verdict(), red=comparison.failed, green=not comparison.failed)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_xcs import baseline
+from pytest_xcs import baseline, gate
 from pytest_xcs.options import MarkerArgs, Threshold, executor_name, positive_int, threshold
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.runner import RunSettings
@@ -37,9 +37,11 @@ class XcsState:
     save_name: str | None
     compare_name: str | None
     thresholds: list[Threshold]
+    rootdir: Path = Path(".")
     xdist: bool = False
     results: dict[str, TestResult] = field(default_factory=dict)
-    regressions: list[baseline.Regression] = field(default_factory=list)
+    baseline_doc: dict[str, Any] | None = None
+    comparison: gate.Comparison | None = None
     notes: list[str] = field(default_factory=list)
     ab_skipped: bool = False
 
@@ -84,30 +86,41 @@ class XcsState:
     def document(self) -> dict[str, Any]:
         return baseline.document({k: r.to_dict() for k, r in sorted(self.results.items())})
 
-    def finish(self, rootdir: Path) -> None:
-        """After all tests: compare with the baseline, save it, write JSON."""
+    @property
+    def compare_label(self) -> str:
+        path = self.baseline_path(self.compare_name or "")
+        try:
+            path = path.relative_to(self.rootdir)
+        except ValueError:
+            pass
+        return f"baseline {self.compare_name!r} ({path})"
+
+    def finish(self) -> None:
+        """After all tests: compare with the baseline, save it, write JSON.
+
+        Raises ``gate.GateError`` for a comparison that cannot be made and
+        ``OSError`` for a file that cannot be written.
+        """
         doc = self.document()
-        if self.compare_name:
-            path = self.baseline_path(rootdir, self.compare_name)
-            try:
-                old = baseline.load(path)
-            except baseline.BaselineError as exc:
-                self.notes.append(f"xcs: comparison skipped: {exc}")
-            else:
-                self.regressions, notes = baseline.compare(old, doc, self.thresholds)
-                self.notes.extend(f"xcs: {n}" for n in notes)
+        if self.baseline_doc is not None:
+            self.comparison = gate.compare(
+                self.baseline_doc, doc, self.thresholds, self.compare_label,
+                (gate.baseline_fix(self.compare_name or ""), gate.run_fix(self.xdist)))
+            self.notes.extend(f"xcs: {n}" for n in self.comparison.notes)
         if self.save_name:
-            path = self.baseline_path(rootdir, self.save_name)
+            path = self.baseline_path(self.save_name)
             baseline.save(path, doc)
             self.notes.append(f"xcs: saved baseline {path}")
         if self.json_path:
             baseline.save(self.json_path, doc)
             self.notes.append(f"xcs: wrote {self.json_path}")
 
-    def baseline_path(self, rootdir: Path, name: str) -> Path:
-        folder = self.baseline_dir if self.baseline_dir.is_absolute() else rootdir / \
-            self.baseline_dir
-        return folder / f"{name}.json"
+    def baseline_path(self, name: str) -> Path:
+        return _absolute(self.baseline_dir, self.rootdir) / f"{name}.json"
+
+
+def _absolute(path: Path, rootdir: Path) -> Path:
+    return path if path.is_absolute() else rootdir / path
 
 
 def _value(config: pytest.Config, option: str, ini: str, convert: Any = None) -> Any:
@@ -133,6 +146,7 @@ def from_config(config: pytest.Config) -> XcsState:
     thresholds = config.getoption("xcs_compare_fail") or [
         _convert("xcs_compare_fail", t, threshold) for t in config.getini("xcs_compare_fail") or []]
     artifacts = Path(_value(config, "xcs_artifacts", "xcs_artifacts") or ".xcs/artifacts")
+    json_path = config.getoption("xcs_json")
     return XcsState(
         run=RunSettings(
             ab=bool(_value(config, "xcs_ab", "xcs_ab")),
@@ -140,14 +154,15 @@ def from_config(config: pytest.Config) -> XcsState:
             executor=_value(config, "xcs_executor", "xcs_executor", executor_name) or "threads",
             workers=_value(config, "xcs_workers", "xcs_workers", positive_int),
             profile=bool(_value(config, "xcs_profile", "xcs_profile")),
-            artifacts=artifacts if artifacts.is_absolute() else config.rootpath / artifacts,
+            artifacts=_absolute(artifacts, config.rootpath),
         ),
         report=bool(_value(config, "xcs_report", "xcs_report")),
-        json_path=Path(config.getoption("xcs_json")) if config.getoption("xcs_json") else None,
+        json_path=Path(json_path).absolute() if json_path else None,
         baseline_dir=Path(_value(config, "xcs_baseline_dir", "xcs_baseline_dir") or ".xcs"),
         save_name=config.getoption("xcs_save_baseline"),
         compare_name=config.getoption("xcs_compare"),
-        thresholds=list(thresholds) or [threshold("speedup:10%")],
+        thresholds=list(thresholds) or [gate.DEFAULT_GATE],
+        rootdir=config.rootpath,
         xdist=xdist,
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from pytest_xcs.baseline import Regression
+from pytest_xcs.gate import Regression
 from pytest_xcs.results import TestResult
 from xcs_core.report import SUMMARY_HEADERS, format_seconds, summary_row
 

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from pytest_xcs import baseline, cli
 from pytest_xcs.options import threshold
 
 EXAMPLE = '''
@@ -121,7 +120,7 @@ def test_min_parallelism_and_min_speedup_state_expected_and_actual(pytester):
         def test_chain_is_not_parallel():
             assert step(step(1)) == 3
 
-        @pytest.mark.xcs_parallel(min_speedup=1.5)
+        @pytest.mark.xcs_parallel(min_speedup=1000)
         def test_chain_is_not_faster():
             assert step(step(1)) == 3
     ''')
@@ -130,12 +129,12 @@ def test_min_parallelism_and_min_speedup_state_expected_and_actual(pytester):
     result.stdout.fnmatch_lines([
         "*xcs: parallelism 1.00 is below min_parallelism=2 (structural, from the traced "
         "graph: 2 calls, 2 on the critical path, max width 1)*",
-        "*xcs: measured speedup *x is below min_speedup=1.5 (sequential median*",
+        "*xcs: measured speedup *x is below min_speedup=1000 (sequential median*",
     ])
     # without A/B the measured check is reported as not checked, not silently passed
     plain = pytester.runpytest("--xcs-report", "-k", "not_faster")
     plain.assert_outcomes(passed=1)
-    plain.stdout.fnmatch_lines(["*min_speedup=1.5 not checked: it needs measured timings*"])
+    plain.stdout.fnmatch_lines(["*min_speedup=1000 not checked: it needs measured timings*"])
 
 
 @pytest.mark.parametrize("args, message", [
@@ -202,87 +201,12 @@ def test_json_output_and_junit_properties(example):
     assert 'name="xcs_max_width" value="6"' in junit
 
 
-def _regress(path, factor):
-    data = json.loads(path.read_text())
-    for test in data["tests"].values():
-        test["metrics"]["parallelism"] *= factor
-    path.write_text(json.dumps(data))
-
-
-def test_baseline_save_and_compare_fails_the_run_on_regression(example):
-    saved = example.runpytest("--xcs-save-baseline", "main")
-    saved.assert_outcomes(passed=3)
-    path = example.path / ".xcs/main.json"
-    assert json.loads(path.read_text())["schema"] == 1
-    same = example.runpytest("--xcs-compare", "main", "--xcs-compare-fail", "parallelism:10%")
-    assert same.ret == pytest.ExitCode.OK
-    _regress(path, 2.0)  # the baseline was twice as parallel as today
-    worse = example.runpytest("--xcs-compare", "main", "--xcs-compare-fail", "parallelism:10%")
-    assert worse.ret == pytest.ExitCode.TESTS_FAILED
-    worse.stdout.fnmatch_lines([
-        "*xcs regressions*", "*test_ensemble*parallelism*7*3.5*-50.0%*-10%*",
-        "*2 regression(s) against baseline 'main' counted as failures*"])
-    assert "INTERNALERROR" not in worse.stdout.str()
-
-
-def test_missing_or_corrupt_baseline_is_reported_not_a_crash(example):
-    missing = example.runpytest("--xcs-compare", "nope")
-    assert missing.ret == pytest.ExitCode.OK
-    missing.stdout.fnmatch_lines(["*comparison skipped: baseline *nope.json does not exist; "
-                                  "create it with --xcs-save-baseline nope*"])
-    (example.path / ".xcs").mkdir()
-    (example.path / ".xcs/bad.json").write_text("{not json")
-    corrupt = example.runpytest("--xcs-compare", "bad")
-    assert corrupt.ret == pytest.ExitCode.OK
-    corrupt.stdout.fnmatch_lines(["*comparison skipped: baseline *bad.json is not readable*"])
-
-
-def test_baseline_from_other_tests_and_machine_is_named(example):
-    example.runpytest("--xcs-save-baseline")
-    path = example.path / ".xcs/baseline.json"
-    data = json.loads(path.read_text())
-    data["machine"]["node"] = "elsewhere"
-    data["tests"]["test_example.py::test_gone"] = data["tests"]["test_example.py::test_chain"]
-    path.write_text(json.dumps(data))
-    result = example.runpytest("--xcs-compare")
-    result.stdout.fnmatch_lines(["*baseline was measured on another machine (elsewhere*",
-                                 "*1 test(s) of the baseline did not run: "
-                                 "test_example.py::test_gone*"])
-
-
 def test_profiles_cover_worker_threads(example):
     result = example.runpytest("--xcs-profile", "-v", "-k", "ensemble")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*slowest frames (parallel):*", "*model test_example.py:*"])
     html = (example.path / ".xcs/artifacts/test_example.py_test_ensemble.parallel.html")
     assert html.read_text().count("xcs_") >= 1  # worker threads are named xcs_N
-
-
-def test_compare_command_sets_its_exit_code(tmp_path, capsys):
-    tests = {"t": {"metrics": {"speedup": 4.0, "max_width": 8.0}}}
-    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
-    baseline.save(a, baseline.document(tests))
-    baseline.save(b, baseline.document({"t": {"metrics": {"speedup": 3.0, "max_width": 8}}}))
-    assert cli.main(["compare", str(a), str(a)]) == 0
-    assert cli.main(["compare", str(a), str(b), "--fail=speedup:10%"]) == 1
-    assert "speedup" in capsys.readouterr().out
-    assert cli.main(["compare", str(a), str(b), "--fail=speedup:30%"]) == 0
-    assert cli.main(["compare", str(a), str(c)]) == 2
-
-
-def test_baseline_write_is_atomic(tmp_path, monkeypatch):
-    path = tmp_path / "b.json"
-    baseline.save(path, baseline.document({"t": {"metrics": {"speedup": 2.0}}}))
-    original = path.read_text()
-
-    def boom(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(json, "dump", boom)
-    with pytest.raises(OSError):
-        baseline.save(path, baseline.document({}))
-    assert path.read_text() == original
-    assert [p.name for p in tmp_path.iterdir()] == ["b.json"]
 
 
 def test_threshold_parsing():

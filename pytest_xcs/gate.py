@@ -1,0 +1,162 @@
+"""Regression gates: compare a run with a stored baseline, and never pass silently.
+
+A comparison either compares something and says so in one line (baseline,
+number of tests, gated metrics, verdict), or it is an error:
+
+* a gated metric missing on either side is a ``GateError`` naming the option
+  that produces it (``--xcs-ab`` for the measured ``speedup`` and
+  ``efficiency``);
+* a comparison in which no test of the baseline ran fails, it does not pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_xcs.options import Threshold
+
+__all__ = ["DEFAULT_GATE", "MEASURED", "Comparison", "GateError", "Regression", "baseline_fix",
+           "compare", "require_metrics", "run_fix"]
+
+#: The default gate: structural, deterministic, needs no timing.
+DEFAULT_GATE = Threshold("parallelism", 10.0)
+
+#: Metrics that exist only when the run measured them, and the option that does.
+MEASURED = {"speedup": "--xcs-ab", "efficiency": "--xcs-ab"}
+
+
+class GateError(Exception):
+    """A comparison that cannot be made as asked (a usage error: says how to fix it)."""
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One metric of one test that fell below its threshold."""
+
+    nodeid: str
+    metric: str
+    baseline: float
+    current: float
+    threshold: Threshold
+
+    @property
+    def change(self) -> float:
+        return (self.current - self.baseline) / self.baseline * 100 if self.baseline else 0.0
+
+
+@dataclass
+class Comparison:
+    """What one comparison compared, what it found, and its verdict."""
+
+    label: str
+    thresholds: list[Threshold]
+    compared: list[str] = field(default_factory=list)
+    baseline_tests: int = 0
+    regressions: list[Regression] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.regressions) or not self.compared
+
+    def verdict(self) -> str:
+        """The one line every comparison prints."""
+        gates = ", ".join(f"{t.metric} (-{t.percent:g}% allowed)" for t in self.thresholds)
+        if not self.compared:
+            return (f"xcs: comparison with {self.label} FAILED: none of its "
+                    f"{self.baseline_tests} test(s) ran in this run, nothing was compared")
+        outcome = (f"FAILED, {len(self.regressions)} regression(s)" if self.regressions
+                   else "passed")
+        return (f"xcs: compared {len(self.compared)} test(s) with {self.label} on "
+                f"{gates}: {outcome}")
+
+
+def _why(metric: str) -> str:
+    if metric in MEASURED:
+        return f"{metric} is measured only with {MEASURED[metric]}"
+    return f"{metric} is missing (written by an older pytest-xcs?)"
+
+
+Fix = Callable[[str], str]
+
+
+def require_metrics(tests: dict[str, Any], thresholds: list[Threshold], side: str,
+                    fix: Fix) -> None:
+    """Raise ``GateError`` unless every test in ``tests`` has every gated metric.
+
+    ``fix(metric)`` says how to get the metric; it ends the message.
+    """
+    for t in thresholds:
+        lacking = sorted(n for n, test in tests.items()
+                         if t.metric not in (test.get("metrics") or {}))
+        if lacking:
+            more = f" and {len(lacking) - 1} more" if len(lacking) > 1 else ""
+            raise GateError(f"gate {t}: {side} has no {t.metric} for {lacking[0]}{more} "
+                            f"({_why(t.metric)}); {fix(t.metric)}")
+
+
+def baseline_fix(name: str) -> Fix:
+    """How to get a missing metric into baseline ``name``."""
+    def fix(metric: str) -> str:
+        flag = f" {MEASURED[metric]}" if metric in MEASURED else ""
+        return f"save it again with --xcs-save-baseline {name}{flag}"
+    return fix
+
+
+def run_fix(xdist: bool) -> Fix:
+    """How to make this run measure a missing metric."""
+    def fix(metric: str) -> str:
+        if metric not in MEASURED:
+            return "upgrade pytest-xcs"
+        if xdist:
+            return (f"measured timings are off under pytest-xdist; run with -n 0 "
+                    f"{MEASURED[metric]}")
+        return f"add {MEASURED[metric]}"
+    return fix
+
+
+def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[Threshold],
+            label: str, fixes: tuple[Fix, Fix]) -> Comparison:
+    """Compare ``current`` with ``baseline`` on ``thresholds`` (see module doc).
+
+    ``fixes`` say how to get a missing metric into the baseline and into the
+    current run; they end the ``GateError`` raised when one is missing.
+    """
+    result = Comparison(label, list(thresholds), baseline_tests=len(baseline["tests"]))
+    if _identity(baseline) != _identity(current):
+        result.notes.append(f"baseline was measured on another machine "
+                            f"({_machine(baseline)}; this one is {_machine(current)}): "
+                            "timing comparisons may not be meaningful")
+    base_tests, cur_tests = baseline["tests"], current["tests"]
+    missing = sorted(set(base_tests) - set(cur_tests))
+    new = sorted(set(cur_tests) - set(base_tests))
+    if missing:
+        result.notes.append(f"{len(missing)} test(s) of the baseline did not run: "
+                            f"{', '.join(missing)}")
+    if new:
+        result.notes.append(f"{len(new)} test(s) have no baseline yet: {', '.join(new)}")
+    result.compared = sorted(set(base_tests) & set(cur_tests))
+    both = {n: base_tests[n] for n in result.compared}
+    require_metrics(both, thresholds, f"the {label}", fixes[0])
+    require_metrics({n: cur_tests[n] for n in result.compared}, thresholds, "this run",
+                    fixes[1])
+    for nodeid in result.compared:
+        old, now = base_tests[nodeid]["metrics"], cur_tests[nodeid]["metrics"]
+        for t in thresholds:
+            if old[t.metric] > 0 and now[t.metric] < old[t.metric] * (1 - t.percent / 100):
+                result.regressions.append(
+                    Regression(nodeid, t.metric, old[t.metric], now[t.metric], t))
+    return result
+
+
+def _identity(doc: dict[str, Any]) -> tuple:
+    """What makes timings comparable: the machine, not the Python version."""
+    m = doc.get("machine") or {}
+    return tuple(m.get(k) for k in ("node", "system", "machine", "cpus"))
+
+
+def _machine(doc: dict[str, Any]) -> str:
+    m = doc.get("machine") or {}
+    return f"{m.get('node', '?')} {m.get('machine', '?')} {m.get('cpus', '?')} cpus"
