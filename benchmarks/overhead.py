@@ -12,8 +12,9 @@
     the same function undecorated, in nanoseconds per executed statement, and
     the fixed cost of calling an empty jitted function.
 (c) First call: ``import xcs_core`` in a fresh interpreter, and per function the
-    first call of a freshly jitted function against its 10th call, in a fresh
-    process (whatever the first call compiles, traces or learns is in it).
+    first call of a freshly jitted function against the median of its calls 2
+    to 10, in a fresh process (whatever the first call compiles, traces or
+    learns is in it); medians over 5 such processes.
 
 Each part runs in a fresh interpreter (the inline threshold is read at import).
 Only the public API is used.  Run: ``.venv/bin/python benchmarks/overhead.py``.
@@ -147,7 +148,8 @@ def child_statements(rounds: int = ROUNDS) -> dict[str, float]:
 
 
 def child_first_calls() -> dict[str, list[float]]:
-    """(c): per function, [first call, 10th call] of a function jitted in this process."""
+    """(c): per function, [first call, median of calls 2 to 10] of a function jitted in
+    this process."""
     cases = {"statements(2000), no leaf calls": (statements, (2000,)),
              "ensemble of 8 x 1 ms leaf calls": (ensemble8, ()),
              "1,000 trivial leaf calls": (leaf_calls, (1000, bump, []))}
@@ -159,7 +161,7 @@ def child_first_calls() -> dict[str, list[float]]:
             start = time.perf_counter()
             jitted(*args)
             times.append(time.perf_counter() - start)
-        out[name] = [times[0], times[-1]]
+        out[name] = [times[0], statistics.median(times[1:])]
     return out
 
 
@@ -203,12 +205,15 @@ def statement_rows(rounds: int) -> tuple[list[list[str]], dict[str, float]]:
     return rows, {**r, "ns_per_statement": added * 1e9, "us_per_empty_call": fixed * 1e6}
 
 
-def first_call_rows() -> tuple[list[list[str]], dict[str, Any]]:
+def first_call_rows(processes: int = 5) -> tuple[list[list[str]], dict[str, Any]]:
+    """Medians over ``processes`` fresh processes."""
     imported = import_cost()
-    res = in_fresh_process("overhead", "child_first_calls")
+    runs = [in_fresh_process("overhead", "child_first_calls") for _ in range(processes)]
+    res = {name: [statistics.median(run[name][k] for run in runs) for k in (0, 1)]
+           for name in runs[0]}
     rows = [["import xcs_core (fresh interpreter)", fmt(imported), "-", "-"]]
-    rows += [[name, fmt(first), fmt(tenth), fmt(first - tenth)]
-             for name, (first, tenth) in res.items()]
+    rows += [[name, fmt(first), fmt(later), fmt(first - later)]
+             for name, (first, later) in res.items()]
     return rows, {"import": imported, "functions": res}
 
 
@@ -223,8 +228,9 @@ def report(rounds: int = 9) -> tuple[str, dict[str, Any]]:
                            "calling thread us/call"]),
         "## overhead (b): plain statements in a jitted function without leaf calls\n"
         + tabulate(stmt, headers=["code", "plain", "xcs.jit", "added"]),
-        "## overhead (c): first call of a freshly jitted function, fresh process\n"
-        + tabulate(first, headers=["function", "first call", "10th call", "first - 10th"]),
+        "## overhead (c): first call of a freshly jitted function, fresh processes\n"
+        + tabulate(first, headers=["function", "first call", "later calls (2-10)",
+                                  "first - later"]),
     ])
     return text, {"leaf_calls": leaf_raw, "statements": stmt_raw, "first_call": first_raw}
 
