@@ -389,24 +389,17 @@ def word(i):
     return f"w{i}"
 
 
-def test_pending_result_reaching_type_checking_c_code_explains_the_fix():
+def test_pending_results_reaching_c_code_arrive_concrete_and_the_wait_is_recorded():
     @xcs.jit
     def joined():
         answers = [word(i) for i in range(3)]
         return ", ".join(answers)
 
-    with pytest.raises(TypeError) as info:
-        joined()
-    text = "".join(traceback.format_exception(info.value))
-    assert f"test_jit.py:{line_of(joined.fn, 'return')} a result that was still" in text
-    assert "xcs.value(" in text
-
-    @xcs.jit
-    def fixed():
-        answers = [word(i) for i in range(3)]
-        return ", ".join(xcs.value(answers))
-
-    assert fixed() == "w0, w1, w2"
+    assert joined() == "w0, w1, w2"
+    traced = xcs.trace(joined, )
+    assert traced.outputs == "w0, w1, w2"
+    reasons = [op.meta["reason"] for op in traced.sync_points]
+    assert reasons and all("str.join()" in r for r in reasons)
 
 
 def test_users_own_exception_waits_for_calls_in_flight_and_earlier_failures_win():

@@ -20,10 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from xcs_core import sites, tracing
+from xcs_core import intrinsics, sites, tracing
 from xcs_core import values as values_module
+from xcs_core.errors import XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
-from xcs_core.nodes import Node, resolve
+from xcs_core.nodes import Node
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
@@ -33,10 +34,6 @@ __all__ = ["AsyncJitFunction", "JitFunction", "LeafOp", "Operator", "XcsWarning"
 F = TypeVar("F", bound=Callable[..., Any])
 _settings: contextvars.ContextVar[types.MappingProxyType] = contextvars.ContextVar(
     "xcs_execution", default=types.MappingProxyType({}))
-
-
-class XcsWarning(UserWarning):
-    """xcs fell back to plain sequential execution for a call it cannot trace."""
 
 
 # -- leaf operations ------------------------------------------------------------------
@@ -87,10 +84,14 @@ class LeafOp:
             if self.is_async and _running_loop() is not None:
                 return self.fn.coroutine_function(*args, **kwargs)  # async caller: await it
             return self.fn(*args, **kwargs)
-        # the op itself is what runs (and travels, pickled by reference): called with
-        # no trace context, on a worker or in another process, it runs its body
-        return ctx.call(self.target, self, args, kwargs, self.effect, sites.user_frame(),
-                        self.key)
+        # called by code xcs did not compile (inside a jitted call): it runs at once
+        return ctx.call(self.target, self, args, kwargs, self.effect, self.key, False)
+
+    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
+        """A call written in compiled code: dispatched, its result pending.  The op
+        itself is what runs (and travels, pickled by reference): called with no trace
+        context, on a worker or in another process, it runs its body."""
+        return ctx.call(self.target, self, args, kwargs, self.effect, self.key)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
@@ -152,15 +153,24 @@ class Operator:
         raise NotImplementedError(f"{type(self).__qualname__} must define forward(self, inputs)")
 
     def __call__(self, inputs: Any) -> Any:
+        ctx = tracing.current()
+        if ctx is None or type(self).__xcs_jit__ is not None:
+            jitted = type(self).__xcs_jit__
+            return self.forward(inputs) if jitted is None else jitted(self, inputs)
+        return self._leaf_call(ctx, inputs, False)
+
+    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
         jitted = type(self).__xcs_jit__
         if jitted is not None:
-            return jitted(self, inputs)
-        ctx = tracing.current()
-        if ctx is None:
-            return self.forward(inputs)
+            return jitted.__xcs_dispatch__(ctx, (self, *args), kwargs)
+        if len(args) != 1 or kwargs:
+            return self(*args, **kwargs)  # the same TypeError as plain Python
+        return self._leaf_call(ctx, args[0], True)
+
+    def _leaf_call(self, ctx: tracing.Context, inputs: Any, compiled: bool) -> Any:
         cls = type(self)
         return ctx.call(cls.__qualname__, self.forward, (inputs,), {}, self.effect,
-                        sites.user_frame(), f"{cls.__module__}.{cls.__qualname__}")
+                        f"{cls.__module__}.{cls.__qualname__}", compiled)
 
 
 # -- jit ----------------------------------------------------------------------------------
@@ -181,9 +191,19 @@ class JitFunction:
         return override, get_executor(override.get("executor") or self.executor or "threads",
                                       override.get("max_workers") or self.max_workers)
 
+    @property
+    def __xcs_source__(self) -> Callable[..., Any]:
+        """The function as written (``xcs.trace`` compiles it like a jitted call)."""
+        return self.fn
+
+    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
+        """Called from compiled code inside another jitted call: join its graph."""
+        return intrinsics.twin_of(self.fn)(*args, **kwargs)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if tracing.current() is not None:  # nested: join the caller's graph
-            return self.fn(*args, **kwargs)
+        if tracing.current() is not None:  # nested, from code xcs did not compile
+            out = intrinsics.twin_of(self.fn)(*args, **kwargs)
+            return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
         if not executor.parallel:
             return self.fn(*args, **kwargs)
@@ -192,8 +212,8 @@ class JitFunction:
                 f"xcs.jit: {self.__qualname__} was called inside a running event loop, where "
                 "waiting for its async calls would block that loop; use "
                 f"'await {self.__name__}.aio(...)' instead")
-        return _run(self.fn, args, kwargs, executor, override.get("observer"),
-                    override.get("around"))
+        return _run(intrinsics.twin_of(self.fn), args, kwargs, executor,
+                    override.get("observer"), override.get("around"))
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Await the jitted call from a coroutine: it runs on a worker thread, so the
@@ -216,17 +236,17 @@ class AsyncJitFunction(JitFunction):
     """
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if tracing.current() is not None:  # nested: join the caller's graph
-            return await self.fn(*args, **kwargs)
+        if tracing.current() is not None:  # nested, from code xcs did not compile
+            out = await intrinsics.twin_of(self.fn)(*args, **kwargs)
+            return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
         if not executor.parallel:
             return await self.fn(*args, **kwargs)
         loop = asyncio.get_running_loop()
         if executor.name == "asyncio":
             executor = executor.on_loop(loop)
-        body = functools.partial(_run, _drive(self.fn), args, kwargs, executor,
-                                 override.get("observer"), override.get("around"),
-                                 self.fn.__code__)
+        body = functools.partial(_run, _drive(intrinsics.twin_of(self.fn)), args, kwargs,
+                                 executor, override.get("observer"), override.get("around"))
         return await loop.run_in_executor(None, body)
 
 
@@ -239,16 +259,13 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
          observer: Callable[[tracing.Context], None] | None,
-         around: Callable[[Node], Any] | None = None, body_code: Any = None) -> Any:
-    """Run ``fn`` under a fresh run-mode context on ``executor`` (the jit boundary).
-
-    ``body_code`` is the jitted coroutine's code when ``fn`` drives one: the
-    try-guard looks no further up than its frame.
-    """
+         around: Callable[[Node], Any] | None = None) -> Any:
+    """Run ``fn`` (compiled) under a fresh run-mode context on ``executor``: the jit
+    boundary, which returns and leaves behind concrete values only."""
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
                       getattr(executor, "start", None))
-    ctx = tracing.Context(tracing.RUN, sched, boundary=body_code or sys._getframe(),
-                          keep=observer is not None, check=executor.check)
+    ctx = tracing.Context(tracing.RUN, sched, keep=observer is not None,
+                          check=executor.check)
     error: BaseException | None = None
     out: Any = None
     with tracing._activate(ctx):
@@ -268,7 +285,7 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
         if isinstance(error, TypeError) and "Traced" in str(error):
             _explain_escape(error)
         raise error
-    return resolve(out)
+    return tracing.settle(ctx, out)
 
 
 def _explain_escape(error: TypeError) -> None:
@@ -376,8 +393,7 @@ def value(obj: Any) -> Any:
     """
     if type(obj) is Traced:
         return values_module._RT.force(obj, "xcs.value()")
-    found: list[Node] = []
-    tracing._collect(obj, found, set())
-    for node in found:  # each is a serialization point, recorded like any other
-        values_module._RT.force(Traced(node), "xcs.value()")
-    return resolve(obj)
+    return intrinsics.resolve_deep(obj, "xcs.value()")
+
+
+intrinsics.PASS_THROUGH.add(value)

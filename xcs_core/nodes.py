@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core import sites
+from xcs_core import sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.values import Traced
 
@@ -74,47 +74,15 @@ def in_worker() -> bool:
     return getattr(_worker, "active", False)
 
 
-def resolve(obj: Any, _seen: set[int] | None = None) -> Any:
-    """Replace finished stand-ins by their values, in place for mutable containers.
-
-    Lists, dicts and dataclass fields are updated in place (plain Python would
-    have held the concrete value there); tuples are rebuilt.
-    """
+def resolve(obj: Any) -> Any:
+    """``obj`` with finished stand-ins replaced by their values (see ``walk.resolve``)."""
     if type(obj) is Traced:
         return wait(obj._xcs_node)
-    if type(obj) in _SCALARS:
-        return obj
-    seen = _seen if _seen is not None else set()
-    if id(obj) in seen:
-        return obj
-    if isinstance(obj, list):
-        seen.add(id(obj))
-        for i, item in enumerate(obj):
-            new = resolve(item, seen)
-            if new is not item:
-                obj[i] = new
-    elif isinstance(obj, dict):
-        seen.add(id(obj))
-        for key, item in list(obj.items()):
-            new = resolve(item, seen)
-            if new is not item:
-                obj[key] = new
-    elif isinstance(obj, tuple):
-        seen.add(id(obj))
-        items = [resolve(item, seen) for item in obj]
-        if any(a is not b for a, b in zip(items, obj)):
-            return type(obj)._make(items) if hasattr(obj, "_fields") else type(obj)(items)
-    elif hasattr(type(obj), "__dataclass_fields__") and not isinstance(obj, type):
-        seen.add(id(obj))
-        for name in type(obj).__dataclass_fields__:
-            item = getattr(obj, name, None)
-            new = resolve(item, seen)
-            if new is not item:
-                object.__setattr__(obj, name, new)
-    return obj
+    return walk.resolve(obj, _value)
 
 
-_SCALARS = frozenset({str, int, float, bool, bytes, type(None), complex})
+def _value(proxy: Traced) -> Any:
+    return wait(proxy._xcs_node)
 
 
 def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:

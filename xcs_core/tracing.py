@@ -21,16 +21,17 @@ latest serialization point or effect, and an effect after everything before it.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
+from asyncio import _get_running_loop
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
 
-from xcs_core import sites, values
+from xcs_core import intrinsics, sites, values, walk
+from xcs_core.errors import DeferredFailure
 from xcs_core.ir import ComputationGraph, Operation, OpKind
 from xcs_core.nodes import (
     DONE,
@@ -61,17 +62,8 @@ PURE_METHODS = frozenset(
 
 
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
-_IDENTITY = "result compared with 'is': runs at once so the test sees the real object"
+_UNCOMPILED = "called from code xcs did not compile: runs at once"
 _INLINE = "cheaper than a dispatch: runs inline"
-
-
-class DeferredFailure(BaseException):
-    """Carries a failed leaf call out of user code to the jit boundary.
-
-    It derives from ``BaseException`` so that ``except Exception`` blocks that
-    plain Python would never have entered (the call raised earlier, at its own
-    line) do not swallow it.  The jit boundary re-raises the original error.
-    """
 
 
 def current() -> Context | None:
@@ -103,18 +95,22 @@ class Context:
         # freed at its last use, exactly as in plain Python.
         self.nodes: list[Node] | None = [] if keep or mode == RECORD else None
         self.count = 0
+        self.made_pending = False  # has a stand-in been handed out (else nothing to force)
+        # containers that received a pending value: the boundary makes them concrete
+        self.escapes: dict[int, Any] = {}
 
     # -- nodes --------------------------------------------------------------------
     def _node(self, kind: OpKind, target: str, fn: Any = None, args: tuple = (),
               kwargs: dict | None = None, site: sites.Site | None = None,
-              effect: bool = False) -> Node:
-        inputs: list[Node] = []
-        for arg in args:  # fast path: plain scalars need no walk
-            if type(arg) not in _ATOMS:
-                _collect(arg, inputs, set())
-        if kwargs:
-            _collect(kwargs, inputs, set())
-        node = Node(self.count, kind, target, fn, args, kwargs, inputs, site, effect)
+              effect: bool = False, found: dict[int, Node] | None = None) -> Node:
+        if found is None:
+            found = {}
+            if args:
+                walk.collect(args, found)
+            if kwargs:
+                walk.collect(kwargs, found)
+        node = Node(self.count, kind, target, fn, args, kwargs, list(found.values()), site,
+                    effect)
         node.owner = self
         self.count += 1
         if self.nodes is not None:
@@ -136,32 +132,44 @@ class Context:
 
     # -- leaf calls ---------------------------------------------------------------
     def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,
-             frame: FrameType | None, key: str = "") -> Any:
-        """Dispatch one leaf call (see module doc for the two modes)."""
+             key: str = "", compiled: bool = True) -> Any:
+        """Dispatch one leaf call (see module doc for the two modes).
+
+        ``compiled`` is False when code xcs did not compile made the call: that
+        code could observe a pending value unseen, so the call runs at once.
+        """
+        frame = sites.user_frame()
         site = sites.site_of(frame)
+        # an async op gives an awaitable where plain Python would (a loop is running)
+        is_async = getattr(fn, "is_async", False) and _get_running_loop() is not None
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-            value = _record(node)
-            if sites.identity_tested(frame):
-                self.sync(node, _IDENTITY, frame)
-                return value
-            return self._wrap(node, value)
+            self.made_pending = True
+            value = self._wrap(node, _record(node))
+            return Ready(value) if is_async else value
         self.check_failed()
-        node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+        reason = ("effect" if effect else _UNCOMPILED if not compiled
+                  else _GUARDED if intrinsics.guarded() else "")
+        if not reason:
+            found: dict[int, Node] = {}
+            args = walk.snapshot(args, found) if args else args
+            kwargs = walk.snapshot(kwargs, found) if kwargs else kwargs
+            node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect, found)
+            if cheap(key or target) and all(d.state == DONE for d in node.inputs):
+                reason = _INLINE
+        else:
+            node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
         node.key = key or target
-        reason = ("effect" if effect else _GUARDED if sites.guarded(frame, self.boundary)
-                  else _IDENTITY if sites.identity_tested(frame) else "")
-        if not reason and cheap(node.key) and all(d.state == DONE for d in node.inputs):
-            reason = _INLINE
         if reason:
             value = self._call_now(node, reason)
-            return Ready(value) if sites.awaited(frame) else value
+            return Ready(value) if is_async else value
         if self.check is not None:
             self.check(node)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
+        self.made_pending = True
         self.sched.add(node)
-        return Traced(node)
+        return Ready(Traced(node)) if is_async else Traced(node)
 
     def _call_now(self, node: Node, reason: str) -> Any:
         """Run a call synchronously on this thread (effects after everything before them)."""
@@ -224,7 +232,7 @@ class _Runtime:
             type(a) is Traced and a._xcs_node.state < DONE for a in args)
         if ctx is None or (ctx.mode == RUN and not (direct and pending)):
             reason = f"'{label}' applied by C code"
-        elif ctx.mode == RUN and sites.guarded(sites.user_frame(), ctx.boundary):
+        elif ctx.mode == RUN and intrinsics.guarded():
             reason = f"'{label}' inside try"
         else:
             return self._glue_node(ctx, fn, label, args)
@@ -308,32 +316,7 @@ def _item(container: Any, index: int) -> Any:
 
 
 values.install(_Runtime())
-
-
-def _collect(obj: Any, out: list[Node], seen: set[int]) -> None:
-    """Append the nodes of stand-ins found in ``obj`` (containers and dataclasses)."""
-    if type(obj) is Traced:
-        node = obj._xcs_node
-        if all(node is not n for n in out):
-            out.append(node)
-        return
-    if type(obj) in _ATOMS or id(obj) in seen:
-        return
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        seen.add(id(obj))
-        for item in obj:
-            _collect(item, out, seen)
-    elif isinstance(obj, dict):
-        seen.add(id(obj))
-        for item in obj.values():
-            _collect(item, out, seen)
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        seen.add(id(obj))
-        for f in dataclasses.fields(obj):
-            _collect(getattr(obj, f.name, None), out, seen)
-
-
-_ATOMS = frozenset({str, int, float, bool, bytes, type(None), complex})
+intrinsics.install(current)
 
 
 # -- xcs.trace ----------------------------------------------------------------------
@@ -368,6 +351,7 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
     if not callable(fn):
         raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
     kwargs = kwargs or {}
+    fn = intrinsics.twin_of(getattr(fn, "__xcs_source__", fn))
     ctx = Context(RECORD)
     with _activate(ctx):
         if wrap_inputs:
@@ -377,11 +361,20 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
         start = time.perf_counter()
         out = fn(*targs, **tkwargs)
         wall = time.perf_counter() - start
-    outputs: list[Node] = []
-    _collect(out, outputs, set())
-    graph = build_graph(ctx.nodes, [n for n in outputs if n.kind is not OpKind.SYNC])
+    found: dict[int, Node] = {}
+    walk.collect(out, found)
+    graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
     durations = {op.id: op.duration for op in graph if op.kind is OpKind.CALL}
-    return TraceResult(graph, resolve(out), durations, wall)
+    return TraceResult(graph, settle(ctx, out), durations, wall)
+
+
+def settle(ctx: Context, out: Any) -> Any:
+    """At the boundary: ``out``, and every container a pending value was stored into,
+    with concrete values only (nothing pending escapes a jitted or traced call)."""
+    for container in ctx.escapes.values():
+        resolve(container)
+    ctx.escapes.clear()
+    return resolve(out)
 
 
 def _input(ctx: Context, name: str, value: Any) -> Any:

@@ -11,18 +11,17 @@ for.  Every operation on it goes through the active runtime
   running), record a serialization point at the user's line, and continue
   with plain Python.
 
-Glue is recorded only when the user's own bytecode applies the operation
-(``a.text`` is ``LOAD_ATTR``).  When C code applies it (``hasattr``,
-``getattr(a, k, default)``, ``sum``, ``sorted``), the proxy forces instead, so
-C code that catches ``AttributeError`` or ``TypeError`` sees exactly what it
+Only Python code sees a stand-in: the compiled user code, and the user's own
+methods Python calls for it (operators, properties).  Code xcs does not
+compile (C functions, the standard library, installed packages) is handed
+concrete values by the compiled call site (``xcs_core.intrinsics``), so C
+code that catches ``AttributeError`` or ``TypeError`` sees exactly what it
 would see without xcs.
 """
 
 from __future__ import annotations
 
-import dis
 import operator
-import sys
 from typing import Any, Protocol
 
 __all__ = ["Traced", "is_traced"]
@@ -48,30 +47,6 @@ def install(runtime: Runtime) -> None:
     _RT = runtime
 
 
-def _opcodes(*names: str) -> frozenset[int]:
-    return frozenset(dis.opmap[n] for n in names if n in dis.opmap)
-
-
-_ATTR = _opcodes("LOAD_ATTR", "LOAD_METHOD")
-_ITEM = _opcodes("BINARY_SUBSCR")
-_BINARY = _opcodes("BINARY_OP", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_MULTIPLY",
-                   "BINARY_TRUE_DIVIDE", "BINARY_FLOOR_DIVIDE", "BINARY_MODULO",
-                   "BINARY_POWER", "BINARY_AND", "BINARY_OR", "BINARY_XOR",
-                   "BINARY_LSHIFT", "BINARY_RSHIFT", "BINARY_MATRIX_MULTIPLY")
-_COMPARE = _opcodes("COMPARE_OP")
-_UNARY = _opcodes("UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "CALL_INTRINSIC_1")
-_CALL = _opcodes("CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
-                 "CALL_KW", "CALL_FUNCTION_EX")
-
-
-def _direct(frame: Any, allowed: frozenset[int]) -> bool:
-    """True when ``frame`` is executing one of the ``allowed`` opcodes right now."""
-    try:
-        return frame.f_code.co_code[frame.f_lasti] in allowed
-    except (IndexError, AttributeError):  # pragma: no cover - frames without bytecode
-        return False
-
-
 def is_traced(obj: object) -> bool:
     """True if ``obj`` is an xcs stand-in rather than a concrete value."""
     return type(obj) is Traced
@@ -90,8 +65,7 @@ class Traced:
         if name.startswith("__") and name.endswith("__"):
             # protocol probes (__array__, __fspath__, ...) want the real object
             return getattr(_RT.force(self, f"lookup of {name}"), name)
-        direct = _direct(sys._getframe(1), _ATTR)
-        return _RT.glue(getattr, f".{name}", (self, name), direct)
+        return _RT.glue(getattr, f".{name}", (self, name), True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         _RT.mutate(setattr, f".{name} =", (self, name, value))
@@ -100,7 +74,7 @@ class Traced:
         _RT.mutate(delattr, f"del .{name}", (self, name))
 
     def __getitem__(self, key: Any) -> Any:
-        return _RT.glue(operator.getitem, "[]", (self, key), _direct(sys._getframe(1), _ITEM))
+        return _RT.glue(operator.getitem, "[]", (self, key), True)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         _RT.mutate(operator.setitem, "[] =", (self, key, value))
@@ -109,7 +83,7 @@ class Traced:
         _RT.mutate(operator.delitem, "del []", (self, key))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _RT.call(self, args, kwargs, _direct(sys._getframe(1), _CALL))
+        return _RT.call(self, args, kwargs, True)
 
     # -- places where Python needs the concrete value ----------------------------
     def __bool__(self) -> bool:
@@ -215,10 +189,10 @@ _UNARY_OPS = {"neg": (operator.neg, "-x"), "pos": (operator.pos, "+x"),
               "abs": (operator.abs, "abs()"), "invert": (operator.invert, "~x")}
 
 
-def _forward(fn: Any, label: str, opcodes: frozenset[int], reflected: bool = False) -> Any:
+def _forward(fn: Any, label: str, reflected: bool = False) -> Any:
     def method(self: Traced, *other: Any) -> Any:
         args = (other[0], self) if reflected else (self, *other)
-        return _RT.glue(fn, label, args, _direct(sys._getframe(1), opcodes))
+        return _RT.glue(fn, label, args, True)
 
     return method
 
@@ -231,11 +205,11 @@ def _inplace(fn: Any, label: str) -> Any:
 
 
 for _name, (_fn, _label) in _BINARY_OPS.items():
-    setattr(Traced, f"__{_name}__", _forward(_fn, _label, _BINARY))
-    setattr(Traced, f"__r{_name}__", _forward(_fn, _label, _BINARY, reflected=True))
+    setattr(Traced, f"__{_name}__", _forward(_fn, _label))
+    setattr(Traced, f"__r{_name}__", _forward(_fn, _label, reflected=True))
     setattr(Traced, f"__i{_name}__", _inplace(_INPLACE_OPS[_name], _label + "="))
 for _name, (_fn, _label) in _COMPARE_OPS.items():
-    setattr(Traced, f"__{_name}__", _forward(_fn, _label, _COMPARE))
+    setattr(Traced, f"__{_name}__", _forward(_fn, _label))
 for _name, (_fn, _label) in _UNARY_OPS.items():
-    setattr(Traced, f"__{_name}__", _forward(_fn, _label, _UNARY))
+    setattr(Traced, f"__{_name}__", _forward(_fn, _label))
 del _name, _fn, _label

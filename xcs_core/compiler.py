@@ -1,0 +1,405 @@
+"""The compiling front end: a jitted function's source, rewritten so pending values are seen.
+
+Design
+------
+A leaf call inside ``@xcs.jit`` returns a *pending value* (``values.Traced``)
+at once.  Such a value may flow anywhere the compiled code can see; it is
+forced (waited for) at the first place where plain Python would observe it.
+Because the user's own code is compiled, every place where a pending value
+could leave xcs's sight is a call, an identity test or a store written in that
+code, and the compiler puts a small runtime helper there (``intrinsics``):
+
+==============================  ==========================================
+written                         compiled to
+==============================  ==========================================
+``f(a, *b, k=c)``               ``__xcs_call__(f, a, *b, k=c)``
+``a is b`` / ``a is not b``     ``__xcs_force__(a) is __xcs_force__(b)``
+``d[k] = v``                    ``__xcs_store__(v, d, k)``
+``d[k] op= v``, ``del d[k]``    ``d[__xcs_key__(k)] op= v``
+``{k: v}``, ``{k}``             keys and members through ``__xcs_key__``
+``obj.a = v``, ``global g = v`` ``obj.a = __xcs_stored__(v)`` (forced deeply)
+``try:``/``with`` bodies        run inside ``with __xcs_guard__():``
+==============================  ==========================================
+
+``intrinsics.call`` decides by the callee what happens to pending arguments
+(see its module).  Nothing here runs per call: a code object is compiled once,
+on first use, and cached; the user's functions that compiled code calls are
+compiled the same way, lazily, when first called from compiled code.
+
+The helpers are free variables of the compiled code (cells shared by all
+compiled functions), so the user's module globals are never touched.  The
+transformed ``def`` is compiled inside a factory whose parameters are the
+original free variables, and a method inside a class of the same name (for
+private-name mangling and ``super()``'s ``__class__`` cell); the code object
+is taken out of the factory's constants and bound to the original globals,
+defaults and closure cells, so ``nonlocal`` writes and ``super()`` keep
+working.  Line numbers and file names are those of the source, so tracebacks
+and reports point at the user's lines.
+
+Where this cannot be done (no source: a REPL, ``exec``; a lambda that shares its
+line with another) ``compile_code`` returns ``None`` with the reason, and the
+function runs as plain Python, its own leaf calls synchronously.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import linecache
+import os
+import sys
+import sysconfig
+import threading
+import types
+from typing import Any
+
+__all__ = ["HELPERS", "Compiled", "compile_code", "is_compiled", "is_user_code"]
+
+#: Names of the helper cells, in the order of the factory's first parameters.
+HELPERS = ("__xcs_call__", "__xcs_force__", "__xcs_key__", "__xcs_store__", "__xcs_stored__",
+           "__xcs_guard__")
+#: Calls that read the caller's frame: compiling them as plain calls keeps them working.
+_FRAME_READERS = frozenset({"super", "locals", "vars", "dir", "eval", "exec", "globals",
+                            "breakpoint"})
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_EXAMPLES = _PACKAGE + "examples" + os.sep
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots.update(p for p in sys.path if p.rstrip(os.sep).endswith("site-packages"))
+    return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
+
+
+_LIBRARY = _library_roots()
+_user_files: dict[str, bool] = {}
+
+
+def is_user_code(code: types.CodeType) -> bool:
+    """True for code the user wrote: not the standard library, an installed package,
+    xcs itself (its shipped examples excepted) or code without a file."""
+    filename = code.co_filename
+    try:
+        return _user_files[filename]
+    except KeyError:
+        pass
+    if filename.startswith("<") or not filename:
+        result = False
+    else:
+        real = os.path.realpath(filename)
+        result = not (real.startswith(_LIBRARY) or
+                      (real.startswith(_PACKAGE) and not real.startswith(_EXAMPLES)))
+    _user_files[filename] = result
+    return result
+
+
+class Compiled:
+    """A compiled code object and how to bind it to the original function's closure."""
+
+    __slots__ = ("code", "cells")
+
+    def __init__(self, code: types.CodeType, cells: tuple[Any, ...]) -> None:
+        self.code = code
+        # for each free variable of ``code``: an int (index into the original closure)
+        # or a helper's shared cell
+        self.cells = cells
+
+    def bind(self, fn: types.FunctionType) -> types.FunctionType:
+        """The compiled twin of ``fn``: same globals, name, defaults and cells."""
+        closure = fn.__closure__ or ()
+        cells = tuple(c if type(c) is types.CellType else closure[c] for c in self.cells)
+        twin = types.FunctionType(self.code, fn.__globals__, fn.__name__, fn.__defaults__,
+                                  cells or None)
+        twin.__kwdefaults__ = fn.__kwdefaults__
+        twin.__qualname__ = fn.__qualname__
+        twin.__dict__.update(fn.__dict__)
+        return twin
+
+
+_lock = threading.Lock()
+_compiled_ids: set[int] = set()   # ids of every code object that compiled code contains
+_keep: list[types.CodeType] = []  # keeps those ids valid
+_cache: dict[int, tuple[types.CodeType, Compiled | None, str]] = {}
+
+
+def is_compiled(code: types.CodeType) -> bool:
+    """True for code xcs produced (a compiled twin, or a function or lambda inside one)."""
+    return id(code) in _compiled_ids
+
+
+def compile_code(code: types.CodeType, qualname: str, helper_cells: dict[str, Any]
+                 ) -> tuple[Compiled | None, str]:
+    """``code`` compiled (cached per code object), or ``None`` and the reason it is not.
+
+    ``qualname`` is the function's qualified name: a method is compiled inside a
+    class of its class's name, so that private names are mangled as they were."""
+    hit = _cache.get(id(code))
+    if hit is not None and hit[0] is code:
+        return hit[1], hit[2]
+    try:
+        compiled, reason = _compile(code, qualname, helper_cells), ""
+    except _Unavailable as exc:
+        compiled, reason = None, str(exc)
+    with _lock:
+        _cache[id(code)] = (code, compiled, reason)
+        if compiled is not None:
+            _register(compiled.code)
+    return compiled, reason
+
+
+def _register(code: types.CodeType) -> None:
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        _compiled_ids.add(id(current))
+        _keep.append(current)
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+
+
+class _Unavailable(Exception):
+    """The source of a code object cannot be compiled (the message says why)."""
+
+
+def _compile(code: types.CodeType, qualname: str, helper_cells: dict[str, Any]) -> Compiled:
+    node = _find_def(code)
+    tree = _wrap(code, qualname, Transformer(node).rewrite())
+    ast.fix_missing_locations(tree)
+    try:
+        factory = compile(tree, code.co_filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # pragma: no cover - the transform keeps valid syntax
+        raise _Unavailable(f"its rewritten source does not compile ({exc})") from None
+    new = _find_code(factory, code)
+    cells: list[Any] = []
+    for name in new.co_freevars:
+        if name in helper_cells:
+            cells.append(helper_cells[name])
+        elif name in code.co_freevars:
+            cells.append(code.co_freevars.index(name))
+        else:
+            raise _Unavailable(f"free variable {name!r} has no cell in the original")
+    if set(code.co_freevars) - set(new.co_freevars):
+        raise _Unavailable("its free variables changed when compiled")
+    return Compiled(new, tuple(cells))
+
+
+_trees: dict[str, tuple[tuple[str, ...], ast.Module | None]] = {}
+
+
+def _tree(filename: str) -> ast.Module:
+    """The parsed source file (cached while its lines stay the same)."""
+    lines = tuple(linecache.getlines(filename))
+    if not lines:
+        raise _Unavailable("its source is not available (no file; a REPL or exec)")
+    hit = _trees.get(filename)
+    if hit is None or hit[0] != lines:
+        try:
+            tree: ast.Module | None = ast.parse("".join(lines), filename)
+        except SyntaxError:
+            tree = None
+        hit = _trees[filename] = (lines, tree)
+    if hit[1] is None:
+        raise _Unavailable(f"{filename} does not parse")
+    return hit[1]
+
+
+def _find_def(code: types.CodeType) -> ast.AST:
+    """A copy of the ``def`` or ``lambda`` node of ``code`` in its file."""
+    found = [n for n in ast.walk(_tree(code.co_filename)) if _matches(n, code)]
+    if len(found) != 1:
+        raise _Unavailable(f"{len(found)} definitions of {code.co_name!r} start on line "
+                           f"{code.co_firstlineno}")
+    return copy.deepcopy(found[0])
+
+
+def _matches(node: ast.AST, code: types.CodeType) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        line = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+        return node.name == code.co_name and line == code.co_firstlineno
+    if isinstance(node, ast.Lambda) and code.co_name == "<lambda>":
+        names = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+        return (node.lineno == code.co_firstlineno and
+                names == list(code.co_varnames[:len(names)]))
+    return False
+
+
+def _wrap(code: types.CodeType, qualname: str, node: ast.AST) -> ast.Module:
+    """``def __xcs_factory__(<helpers>, <free variables>): [class C:] <node>``."""
+    if isinstance(node, ast.Lambda):
+        node = ast.Expr(node)
+    body: ast.stmt = node  # type: ignore[assignment]
+    owner = _owner_class(qualname)
+    if owner:
+        body = ast.ClassDef(name=owner, bases=[], keywords=[], body=[body], decorator_list=[],
+                            **_NO_TYPE_PARAMS)
+    params = [*HELPERS, *(v for v in code.co_freevars if v != "__class__")]
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    factory = ast.FunctionDef(name="__xcs_factory__", args=args, body=[body],
+                              decorator_list=[], returns=None, **_NO_TYPE_PARAMS)
+    for extra in (factory, body):
+        ast.copy_location(extra, node)
+    return ast.Module(body=[factory], type_ignores=[])
+
+
+_NO_TYPE_PARAMS: dict[str, Any] = {"type_params": []} if "type_params" in ast.ClassDef._fields \
+    else {}
+
+
+def _owner_class(qualname: str) -> str:
+    """The class a method is defined in (from its qualified name), if any."""
+    parts = qualname.split(".")
+    if len(parts) >= 2 and parts[-2] != "<locals>":
+        return parts[-2]
+    return ""
+
+
+def _find_code(factory: types.CodeType, original: types.CodeType) -> types.CodeType:
+    stack = list(factory.co_consts)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, types.CodeType):
+            if (item.co_name == original.co_name and
+                    item.co_firstlineno == original.co_firstlineno):
+                return item
+            stack.extend(item.co_consts)
+    raise _Unavailable("its compiled code was not found")  # pragma: no cover
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+
+
+class Transformer(ast.NodeTransformer):
+    """Rewrites one ``def``/``lambda`` (and everything nested in it); see the module doc."""
+
+    def __init__(self, root: ast.AST) -> None:
+        self.root = root
+        self.scopes: list[set[str]] = [set()]  # names declared global/nonlocal per function
+
+    def rewrite(self) -> ast.AST:
+        root = self.root
+        if isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)) and root.decorator_list:
+            # the original is already decorated; its code starts at the first decorator
+            root.lineno = root.decorator_list[0].lineno
+            root.decorator_list = []
+        return self.visit(root)
+
+    # -- scopes ------------------------------------------------------------------
+    def _function(self, node: ast.AST) -> ast.AST:
+        declared = {name for stmt in ast.walk(node) if isinstance(stmt, (ast.Global,
+                    ast.Nonlocal)) for name in stmt.names}
+        self.scopes.append(declared)
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.scopes.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    # -- calls and identity ----------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _FRAME_READERS:
+            return node
+        return ast.copy_location(
+            ast.Call(func=ast.Name(id="__xcs_call__", ctx=ast.Load()),
+                     args=[node.func, *node.args], keywords=node.keywords), node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            node.left = self._force(node.left)
+            node.comparators = [self._force(c) for c in node.comparators]
+        return node
+
+    def _force(self, expr: ast.expr) -> ast.expr:
+        if isinstance(expr, ast.Constant):
+            return expr
+        return ast.copy_location(_call("__xcs_force__", expr), expr)
+
+    # -- keys and stores -----------------------------------------------------------
+    def _key(self, expr: ast.expr) -> ast.expr:
+        if isinstance(expr, (ast.Constant, ast.Slice)) or (
+                isinstance(expr, ast.Tuple) and any(isinstance(e, ast.Slice) for e in expr.elts)):
+            return expr
+        return ast.copy_location(_call("__xcs_key__", expr), expr)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            node.slice = self._key(node.slice)
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        node.keys = [k if k is None else self._key(k) for k in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.generic_visit(node)
+        node.elts = [self._key(e) for e in node.elts]
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        node.elt = self._key(node.elt)
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        self.generic_visit(node)
+        node.key = self._key(node.key)
+        return node
+
+    def _escapes(self, target: ast.expr) -> bool:
+        """A store that makes a value outlive the call: attributes, globals, nonlocals."""
+        if isinstance(target, ast.Attribute):
+            return True
+        if isinstance(target, ast.Name):
+            return target.id in self.scopes[-1]
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return any(self._escapes(e) for e in target.elts)
+        if isinstance(target, ast.Starred):
+            return self._escapes(target.value)
+        return False
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        self.generic_visit(node)
+        target = node.targets[0]
+        if len(node.targets) == 1 and isinstance(target, ast.Subscript) and (
+                _is_call(target.slice, "__xcs_key__") or isinstance(target.slice, ast.Constant)):
+            key = target.slice.args[0] if isinstance(target.slice, ast.Call) else target.slice
+            return ast.copy_location(ast.Expr(_call(
+                "__xcs_store__", node.value, target.value, key)), node)
+        if any(self._escapes(t) for t in node.targets):
+            node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if self._escapes(node.target):
+            node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        self.generic_visit(node)
+        if node.value is not None and self._escapes(node.target):
+            node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
+        return node
+
+    # -- regions whose exceptions the code itself observes -------------------------------
+    def _guard(self, node: Any) -> ast.AST:
+        self.generic_visit(node)
+        guard = ast.With(items=[ast.withitem(context_expr=_call("__xcs_guard__"))],
+                         body=node.body)
+        node.body = [ast.copy_location(guard, node.body[0])]
+        return node
+
+    visit_Try = visit_With = visit_AsyncWith = _guard
+    if hasattr(ast, "TryStar"):
+        visit_TryStar = _guard
+
+
+def _is_call(expr: ast.AST, name: str) -> bool:
+    return (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
+            and expr.func.id == name)

@@ -1,0 +1,379 @@
+"""What compiled code calls: the places where a pending value may be observed.
+
+``compiler`` rewrites the user's code so that every call, identity test, key
+and escaping store goes through one of these helpers (their names, as the
+compiled code sees them, are in ``compiler.HELPERS``).  Outside a jitted call
+they cost one check and do what plain Python does.
+
+``call(f, *args, **kwargs)`` decides by the callee, in this order:
+
+1. an xcs op, an ``Operator`` or a jitted function (``__xcs_dispatch__``):
+   dispatch it; pending arguments become its data dependencies;
+2. the user's own function, method or callable object: call its compiled twin
+   (compiled lazily, cached), which receives the pending values as they are;
+3. a reference-only operation (``REFERENCE_ONLY`` in the docs): the value is
+   stored or passed along, never looked at, so it stays pending: ``len``,
+   ``iter``, ``next``, ``list``/``tuple``/``dict``/``set`` constructors,
+   ``zip``, ``enumerate``, ``reversed``, ``map``/``filter`` (their function is
+   called through ``call``), and ``append``/``extend``/``insert``/``get``/
+   ``pop``/``setdefault``/``update``/``keys``/``values``/``items``/``copy`` of
+   lists and dicts.  Keys are always concrete (they are hashed);
+4. anything else (C functions and methods, the standard library, installed
+   packages, classes): pending values inside its arguments (and inside the
+   list or dict a method is bound to) are replaced by their concrete values,
+   in place, waiting only for those; lazy iterators are wrapped so their items
+   are concrete too.  Then it is called.
+
+Containers that received a pending value through a store are remembered, so
+the jit boundary can replace what they hold before the call returns.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import types
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from xcs_core import compiler, values, walk
+from xcs_core.errors import XcsWarning
+from xcs_core.values import Traced
+
+__all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", "stored",
+           "twin_of"]
+
+_ATOMS = walk.ATOMS
+_guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
+_current: Callable[[], Any] = lambda: None  # noqa: E731 - bound by tracing.install
+
+
+def install(current: Callable[[], Any]) -> None:
+    """Bind the function that returns this thread's run context (``tracing.current``)."""
+    global _current
+    _current = current
+
+
+# -- guarded regions -------------------------------------------------------------------
+class _Guard:
+    """``with __xcs_guard__():`` around ``try`` and ``with`` bodies: calls made while
+    inside one (in this function or any it calls) run at once, so their exceptions
+    reach the handler or the context manager exactly as in plain Python."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _guard_depth.set(_guard_depth.get() + 1)
+
+    def __exit__(self, *exc: Any) -> bool:
+        _guard_depth.set(_guard_depth.get() - 1)
+        return False
+
+
+_GUARD = _Guard()
+
+
+def guard() -> _Guard:
+    return _GUARD
+
+
+def guarded() -> bool:
+    """True inside a ``try`` or ``with`` body of compiled code (see ``_Guard``)."""
+    return _guard_depth.get() > 0
+
+
+# -- forcing ---------------------------------------------------------------------------
+def _force(proxy: Traced, reason: str) -> Any:
+    return values._RT.force(proxy, reason)
+
+
+def force(value: Any) -> Any:
+    """An operand of ``is`` / ``is not``: concrete, so identity is that of the value."""
+    if type(value) is Traced:
+        return _force(value, "identity test (is / is not)")
+    return value
+
+
+def resolve_deep(obj: Any, reason: str) -> Any:
+    """``obj`` with every pending value inside it concrete (in place where possible)."""
+    if type(obj) in _ATOMS:
+        return obj
+    return walk.resolve(obj, lambda proxy: _force(proxy, reason))
+
+
+def key(value: Any) -> Any:
+    """A dict key or set member: hashed, so concrete (a stand-in must never be a key)."""
+    kind = type(value)
+    if kind is Traced:
+        return _force(value, "dict key or set member")
+    if kind is tuple:
+        return resolve_deep(value, "dict key or set member")
+    return value
+
+
+def stored(value: Any) -> Any:
+    """A value stored into an attribute, a global or a nonlocal: it outlives the call."""
+    if type(value) in _ATOMS:
+        return value
+    return resolve_deep(value, "stored into an attribute or a global")
+
+
+def store(value: Any, obj: Any, index: Any) -> None:
+    """``obj[index] = value``: lists and dicts keep pending values (and are
+    remembered); any other ``__setitem__`` receives concrete ones."""
+    index = key(index)
+    if type(value) not in _ATOMS:
+        if isinstance(obj, (list, dict)):
+            _escaped(obj)
+        else:
+            value = resolve_deep(value, f"stored into a {type(obj).__name__}")
+    obj[index] = value
+
+
+def _escaped(container: Any) -> None:
+    ctx = _current()
+    if ctx is not None:
+        ctx.escapes[id(container)] = container
+
+
+# -- calls -----------------------------------------------------------------------------
+def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` written in compiled code (see the module doc)."""
+    ctx = _current()
+    if ctx is None:
+        return fn(*args, **kwargs)
+    kind = type(fn)
+    handler = _HANDLERS.get(kind) or _handler_for(kind)
+    return handler(ctx, fn, args, kwargs)
+
+
+def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """Code xcs does not compile: it receives concrete values only."""
+    if ctx.made_pending:
+        reason = _Reason(fn)
+
+        def leaf(proxy: Traced) -> Any:
+            return _force(proxy, str(reason))
+
+        args = walk.resolve(args, leaf) if args else args
+        if kwargs:
+            walk.resolve(kwargs, leaf)
+    return fn(*args, **kwargs)
+
+
+class _Reason:
+    """``passed to json.loads()``, formatted only when a value is really waited for."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __str__(self) -> str:
+        name = getattr(self.fn, "__qualname__", None) or type(self.fn).__qualname__
+        module = getattr(self.fn, "__module__", None)
+        where = f"{module}." if module and module != "builtins" else ""
+        return f"passed to {where}{name}() (code xcs does not compile)"
+
+
+_NO_SELF = object()
+#: xcs's own functions that take pending values and wait for them themselves (xcs.value)
+PASS_THROUGH: set[Any] = set()
+_COMPILED, _TWIN, _FOREIGN = range(3)
+_codes: dict[int, tuple[types.CodeType, int, Any]] = {}
+_twins: dict[int, tuple[weakref.ref, types.FunctionType]] = {}
+
+
+def _function(ctx: Any, fn: types.FunctionType, args: tuple, kwargs: dict,
+              self: Any = _NO_SELF) -> Any:
+    code = fn.__code__
+    entry = _codes.get(id(code))
+    if entry is None or entry[0] is not code:
+        entry = _classify(fn, code)
+    if entry[1] == _COMPILED:
+        target = fn
+    elif entry[1] == _TWIN:
+        target = _twin(fn, entry[2])
+    elif fn in PASS_THROUGH:
+        return fn(*args, **kwargs)
+    else:
+        bound = fn if self is _NO_SELF else types.MethodType(fn, self)
+        return _foreign(ctx, bound, args, kwargs)
+    return target(*args, **kwargs) if self is _NO_SELF else target(self, *args, **kwargs)
+
+
+def _classify(fn: types.FunctionType, code: types.CodeType) -> tuple[types.CodeType, int, Any]:
+    compiled = None
+    if compiler.is_compiled(code):
+        kind = _COMPILED
+    elif compiler.is_user_code(code):
+        compiled, reason = compiler.compile_code(code, fn.__qualname__, _CELLS)
+        kind = _TWIN if compiled is not None else _FOREIGN
+        if compiled is None:
+            _warn_uncompiled(fn, reason)
+    else:
+        kind = _FOREIGN
+    entry = (code, kind, compiled)
+    _codes[id(code)] = entry
+    return entry
+
+
+def _warn_uncompiled(fn: Any, reason: str) -> None:
+    code = fn.__code__
+    warnings.warn(
+        f"xcs.jit: {fn.__qualname__} ({code.co_filename}:{code.co_firstlineno}) runs as plain "
+        f"Python, because {reason}: its leaf calls run one at a time and pending values "
+        "passed to it are waited for", XcsWarning, stacklevel=4)
+
+
+def _twin(fn: types.FunctionType, compiled: compiler.Compiled) -> types.FunctionType:
+    hit = _twins.get(id(fn))
+    if hit is not None and hit[0]() is fn:
+        return hit[1]
+    twin = compiled.bind(fn)
+    key_ = id(fn)
+    _twins[key_] = (weakref.ref(fn, lambda _ref: _twins.pop(key_, None)), twin)
+    return twin
+
+
+def twin_of(fn: Any) -> Any:
+    """The compiled twin of a jitted function (``fn`` itself, with one warning, when it
+    cannot be compiled)."""
+    if type(fn) is not types.FunctionType:
+        return fn
+    code = fn.__code__
+    entry = _codes.get(id(code))
+    if entry is None or entry[0] is not code:
+        entry = _classify(fn, code)
+        if entry[1] == _FOREIGN and not compiler.is_user_code(code):
+            why = ("it is part of an installed package or the standard library"
+                   if code.co_filename[:1] != "<" else "its source is not available")
+            _warn_uncompiled(fn, f"{why} ({code.co_filename})")
+    return _twin(fn, entry[2]) if entry[1] == _TWIN else fn
+
+
+def _method(ctx: Any, method: types.MethodType, args: tuple, kwargs: dict) -> Any:
+    func, owner = method.__func__, method.__self__
+    if type(func) is types.FunctionType:
+        return _function(ctx, func, args, kwargs, owner)
+    dispatch = getattr(type(func), "__xcs_dispatch__", None)
+    if dispatch is not None:
+        return dispatch(func, ctx, (owner, *args), kwargs)
+    return _foreign(ctx, method, args, kwargs)
+
+
+def _reference(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """Stores or passes references only: pending values stay pending."""
+    return fn(*args, **kwargs)
+
+
+def _shallow(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """Looks at its arguments themselves (identity, type), not inside them."""
+    return fn(*[force(a) for a in args], **kwargs)
+
+
+#: Methods of lists and dicts that keep references (``True``: they store arguments).
+_LIST_METHODS = {"append": True, "extend": True, "insert": True, "copy": False, "pop": False,
+                 "reverse": False, "clear": False, "__getitem__": False, "__len__": False}
+_DICT_METHODS = {"setdefault": True, "update": True, "get": False, "pop": False,
+                 "keys": False, "values": False, "items": False, "copy": False,
+                 "clear": False, "popitem": False, "__getitem__": False, "__len__": False}
+
+
+def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    special = _BUILTINS.get(fn)
+    if special is not None:
+        return special(ctx, fn, args, kwargs)
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, (list, dict)):
+        table = _LIST_METHODS if isinstance(owner, list) else _DICT_METHODS
+        stores = table.get(fn.__name__)
+        if stores is not None:
+            if isinstance(owner, dict) and args:
+                args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
+                if fn.__name__ == "update":
+                    args = tuple(resolve_deep(a, "dict.update()") for a in args)
+            if stores and ctx.made_pending:
+                _escaped(owner)
+            return fn(*args, **kwargs)
+        if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
+            resolve_deep(owner, str(_Reason(fn)))
+    return _foreign(ctx, fn, args, kwargs)
+
+
+def _class(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+    special = _CLASSES.get(cls)
+    if special is not None:
+        return special(ctx, cls, args, kwargs)
+    return _foreign(ctx, cls, args, kwargs)
+
+
+def _type(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+    return _shallow(ctx, cls, args, kwargs) if len(args) == 1 else _foreign(ctx, cls, args,
+                                                                           kwargs)
+
+
+def _keyed(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+    """``dict(...)``, ``set(...)``, ``frozenset(...)``: values may stay pending, keys not."""
+    made = cls(*args, **kwargs)
+    if not ctx.made_pending or not any(type(k) is Traced for k in made):
+        return made
+    if isinstance(made, dict):
+        return cls((key(k), v) for k, v in made.items())
+    return cls(key(k) for k in made)
+
+
+def _mapping(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
+    """``map(f, ...)`` / ``filter(f, ...)``: ``f`` is called through ``call``."""
+    if args and args[0] is not None:
+        args = (functools.partial(call, args[0]), *args[1:])
+    return cls(*args, **kwargs)
+
+
+def _dispatch(ctx: Any, obj: Any, args: tuple, kwargs: dict) -> Any:
+    return obj.__xcs_dispatch__(ctx, args, kwargs)
+
+
+def _traced(ctx: Any, proxy: Traced, args: tuple, kwargs: dict) -> Any:
+    return values._RT.call(proxy, args, kwargs, True)
+
+
+def _partial(ctx: Any, part: functools.partial, args: tuple, kwargs: dict) -> Any:
+    return call(part.func, *part.args, *args, **{**part.keywords, **kwargs})
+
+
+def _callable_object(ctx: Any, obj: Any, args: tuple, kwargs: dict) -> Any:
+    return _function(ctx, type(obj).__call__, args, kwargs, obj)
+
+
+def _handler_for(kind: type) -> Callable[..., Any]:
+    if issubclass(kind, type):
+        handler: Callable[..., Any] = _class
+    elif hasattr(kind, "__xcs_dispatch__"):
+        handler = _dispatch
+    elif type(getattr(kind, "__call__", None)) is types.FunctionType:  # noqa: B004
+        handler = _callable_object
+    else:
+        handler = _foreign
+    _HANDLERS[kind] = handler
+    return handler
+
+
+_HANDLERS: dict[type, Callable[..., Any]] = {
+    types.FunctionType: _function, types.MethodType: _method,
+    types.BuiltinFunctionType: _builtin, Traced: _traced, functools.partial: _partial,
+    type: _class,
+}
+_BUILTINS: dict[Any, Callable[..., Any]] = {
+    len: _reference, iter: _reference, next: _reference, id: _shallow, callable: _shallow,
+    isinstance: _shallow, issubclass: _shallow, hasattr: _shallow, getattr: _shallow,
+}
+_CLASSES: dict[type, Callable[..., Any]] = {
+    list: _reference, tuple: _reference, zip: _reference, enumerate: _reference,
+    reversed: _reference, dict: _keyed, set: _keyed, frozenset: _keyed, map: _mapping,
+    filter: _mapping, type: _type,
+}
+_CELLS = {name: types.CellType(helper) for name, helper in zip(
+    compiler.HELPERS, (call, force, key, store, stored, guard))}
