@@ -102,10 +102,10 @@ def table(work: Workload, times: dict[str, list[float]]) -> str:
         if work.ideal:
             row.append(f"{work.ideal / med:.0%}")
         rows.append(row)
-    headers = ["contender", "median", "min / max", f"x best peer ({best})"]
+    headers = ["contender", "median", "min / max", "x best peer"]
     if work.ideal:
         headers.append("efficiency")
-    return tabulate(rows, headers=headers)
+    return tabulate(rows, headers=headers) + f"\nbest peer: {best}"
 
 
 def in_fresh_process(module: str, function: str, env: dict[str, str] | None = None,

@@ -106,6 +106,9 @@ def ensemble_workload(n: int, peers: Peers, asyncio_only: bool = False) -> Workl
     def async_body() -> int:
         return reduce_answers([model_async(i) for i in range(n)])
 
+    async def coroutine_body() -> int:  # awaited on the Runner: its async calls run there
+        return reduce_answers([model_async(i) for i in range(n)])
+
     contenders: dict[str, Callable[[], Any]] = {}
     if n <= 8:  # n x 10 ms; at larger n its time is known without running it
         contenders["sequential"] = lambda: reduce_answers([call_model(i) for i in range(n)])
@@ -120,6 +123,9 @@ def ensemble_workload(n: int, peers: Peers, asyncio_only: bool = False) -> Workl
                 scheduler="threads", num_workers=n)[0]
         contenders["xcs threads"] = xcs.jit(body, max_workers=n)
     contenders["xcs asyncio"] = xcs.jit(async_body, executor="asyncio", max_workers=n)
+    jitted_coroutine = xcs.jit(coroutine_body, executor="asyncio", max_workers=n)
+    contenders["xcs async def jit (Runner)"] = lambda: peers.runner.run(
+        jitted_coroutine())
 
     def hand_dask(client: Any) -> Callable[[], int]:  # futures stay on the workers
         return lambda: client.submit(
