@@ -172,7 +172,8 @@ def test_code_without_source_runs_plainly_with_one_warning():
     exec(compile("def f(xs):\n    return [slow(x) for x in xs]\n", "<generated>", "exec"),
          namespace)
     jitted = xcs.jit(namespace["f"])
-    with pytest.warns(xcs.XcsWarning, match=r"f \(<generated>:1\) runs as plain Python.*source is not available"):
+    with pytest.warns(xcs.XcsWarning,
+                      match=r"f \(<generated>:1\) runs as plain Python.*source is not available"):
         out, peak = peak_of(jitted, [1, 2])
     assert out == [1, 2] and peak == 1
     with warnings.catch_warnings():

@@ -47,13 +47,13 @@ __all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", 
 
 _ATOMS = walk.ATOMS
 _guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
-_current: Callable[[], Any] = lambda: None  # noqa: E731 - bound by tracing.install
+_state: Any = None  # bound by tracing: ``_state.ctx`` is this thread's trace context
 
 
-def install(current: Callable[[], Any]) -> None:
-    """Bind the function that returns this thread's run context (``tracing.current``)."""
-    global _current
-    _current = current
+def install(state: Any) -> None:
+    """Bind the thread-local state whose ``ctx`` is the current trace (``tracing``)."""
+    global _state
+    _state = state
 
 
 # -- guarded regions -------------------------------------------------------------------
@@ -133,7 +133,7 @@ def store(value: Any, obj: Any, index: Any) -> None:
 
 
 def _escaped(container: Any) -> None:
-    ctx = _current()
+    ctx = _state.ctx
     if ctx is not None:
         ctx.escapes[id(container)] = container
 
@@ -141,7 +141,7 @@ def _escaped(container: Any) -> None:
 # -- calls -----------------------------------------------------------------------------
 def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` written in compiled code (see the module doc)."""
-    ctx = _current()
+    ctx = _state.ctx
     if ctx is None:
         return fn(*args, **kwargs)
     kind = type(fn)
@@ -151,16 +151,24 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 
 def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     """Code xcs does not compile: it receives concrete values only."""
-    if ctx.made_pending:
-        reason = _Reason(fn)
+    if not ctx.made_pending or (not kwargs and _atoms(args)):
+        return fn(*args, **kwargs)
+    reason = _Reason(fn)
 
-        def leaf(proxy: Traced) -> Any:
-            return _force(proxy, str(reason))
+    def leaf(proxy: Traced) -> Any:
+        return _force(proxy, str(reason))
 
-        args = walk.resolve(args, leaf) if args else args
-        if kwargs:
-            walk.resolve(kwargs, leaf)
+    args = walk.resolve(args, leaf) if args else args
+    if kwargs:
+        walk.resolve(kwargs, leaf)
     return fn(*args, **kwargs)
+
+
+def _atoms(args: tuple) -> bool:
+    for arg in args:
+        if type(arg) not in _ATOMS:
+            return False
+    return True
 
 
 class _Reason:
@@ -286,7 +294,11 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     special = _BUILTINS.get(fn)
     if special is not None:
         return special(ctx, fn, args, kwargs)
-    owner = getattr(fn, "__self__", None)
+    owner = fn.__self__
+    if type(owner) in _ATOMS or owner is None or type(owner) is types.ModuleType:
+        if not ctx.made_pending or (not kwargs and _atoms(args)):
+            return fn(*args, **kwargs)
+        return _foreign(ctx, fn, args, kwargs)
     if isinstance(owner, (list, dict)):
         table = _LIST_METHODS if isinstance(owner, list) else _DICT_METHODS
         stores = table.get(fn.__name__)
@@ -307,6 +319,8 @@ def _class(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
     special = _CLASSES.get(cls)
     if special is not None:
         return special(ctx, cls, args, kwargs)
+    if not ctx.made_pending or (not kwargs and _atoms(args)):
+        return cls(*args, **kwargs)
     return _foreign(ctx, cls, args, kwargs)
 
 

@@ -51,7 +51,11 @@ from xcs_core.values import Traced
 
 __all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
 
-_state = threading.local()
+class _State(threading.local):
+    ctx: Context | None = None  # the current trace of this thread
+
+
+_state = _State()
 RECORD, RUN = "record", "run"
 # Method names that never mutate their receiver on str/bytes/numbers/tuples and
 # the read-only methods of dict/list/set: calls of these stay lazy on pending values.
@@ -68,7 +72,7 @@ _INLINE = "cheaper than a dispatch: runs inline"
 
 def current() -> Context | None:
     """The trace context of this thread, if any."""
-    return getattr(_state, "ctx", None)
+    return _state.ctx
 
 
 @contextmanager
@@ -316,7 +320,7 @@ def _item(container: Any, index: int) -> Any:
 
 
 values.install(_Runtime())
-intrinsics.install(current)
+intrinsics.install(_state)
 
 
 # -- xcs.trace ----------------------------------------------------------------------
