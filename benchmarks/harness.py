@@ -46,34 +46,54 @@ class Workload:
     meta: dict[str, Any] = field(default_factory=dict)
     # contenders that need a Dask client: measured in a phase of their own (see run.py)
     isolated: dict[str, Callable[[Any], Callable[[], Any]]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # contender -> what went wrong
 
 
 def is_xcs(name: str) -> bool:
     return name.startswith("xcs")
 
 
-def check(work: Workload, name: str, value: Any) -> None:
+def timed_call(work: Workload, name: str) -> float:
+    """One call of contender ``name``: its time; its result checked outside that time.
+    A contender that raises or returns something else is recorded in ``work.failures``
+    and raises ``Failed``."""
+    start = time.perf_counter()
+    try:
+        value = work.contenders[name]()
+    except Exception as exc:  # noqa: BLE001 - reported in the table, not hidden
+        work.failures[name] = f"raised {type(exc).__name__}: {exc}"
+        raise Failed from exc
+    elapsed = time.perf_counter() - start
     if value != work.reference:
-        raise SystemExit(f"{work.name}: {name} returned {value!r}, "
-                         f"the sequential program returns {work.reference!r}")
+        work.failures[name] = (f"returned {value!r:.60}, the sequential program returns "
+                               f"{work.reference!r:.60}")
+        raise Failed
+    return elapsed
+
+
+class Failed(Exception):
+    """A contender failed its call (see ``Workload.failures``)."""
 
 
 def measure(work: Workload, rounds: int, seed: int = 0) -> dict[str, list[float]]:
-    """Equal warm-ups, then ``rounds`` interleaved, shuffled rounds; every result checked."""
-    for _ in range(WARMUPS):
-        for name, fn in work.contenders.items():
-            check(work, name, fn())
+    """Equal warm-ups, then ``rounds`` interleaved, shuffled rounds; every result checked.
+
+    A contender that fails is dropped from the rounds and reported by ``table``."""
     order = list(work.contenders)
-    rng = random.Random(seed)
     times: dict[str, list[float]] = {name: [] for name in order}
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for name in order:
-            fn = work.contenders[name]
-            start = time.perf_counter()
-            value = fn()
-            times[name].append(time.perf_counter() - start)
-            check(work, name, value)
+    rng = random.Random(seed)
+    for round_ in range(WARMUPS + rounds):
+        if round_ >= WARMUPS:
+            rng.shuffle(order)
+        for name in list(order):
+            try:
+                elapsed = timed_call(work, name)
+            except Failed:
+                order.remove(name)
+                del times[name]
+                continue
+            if round_ >= WARMUPS:
+                times[name].append(elapsed)
     return times
 
 
@@ -102,6 +122,8 @@ def table(work: Workload, times: dict[str, list[float]]) -> str:
         if work.ideal:
             row.append(f"{work.ideal / med:.0%}")
         rows.append(row)
+    for name, why in work.failures.items():
+        rows.append([name, "FAILED", why[:70], "-"] + (["-"] if work.ideal else []))
     headers = ["contender", "median", "min / max", "x best peer"]
     if work.ideal:
         headers.append("efficiency")

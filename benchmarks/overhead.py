@@ -124,13 +124,16 @@ def child_leaf_calls(rounds: int = ROUNDS) -> dict[str, Any]:
         name = f"ThreadPoolExecutor({workers}).submit+result"
         logs[name] = []
         contenders[name] = lambda: pool_calls(n, pool, logs[name])
+    work = Workload("leaf calls", n * (n + 1) // 2, contenders)
     try:
-        times = measure(Workload("leaf calls", n * (n + 1) // 2, contenders), rounds)
+        times = measure(work, rounds)
     finally:
         pool.shutdown()
-    return {name: {"median": statistics.median(ts),
-                   "issue": statistics.median(logs[name][-rounds:])}
-            for name, ts in times.items()}
+    out: dict[str, Any] = {name: {"failed": why} for name, why in work.failures.items()}
+    out.update({name: {"median": statistics.median(ts),
+                       "issue": statistics.median(logs[name][-rounds:])}
+                for name, ts in times.items()})
+    return out
 
 
 def child_statements(rounds: int = ROUNDS) -> dict[str, float]:
@@ -138,14 +141,17 @@ def child_statements(rounds: int = ROUNDS) -> dict[str, float]:
     (three times the rounds: each takes milliseconds, and the difference is small)."""
     rounds *= 3
     jit_statements, jit_empty = xcs.jit(statements), xcs.jit(empty)
-    loop = measure(Workload("statements", statements(ITERATIONS), {
-        "plain": lambda: statements(ITERATIONS),
-        "xcs.jit": lambda: jit_statements(ITERATIONS)}), rounds)
-    calls = measure(Workload("empty calls", None, {
-        "plain": lambda: calls_of(empty, EMPTY_CALLS),
-        "xcs.jit": lambda: calls_of(jit_empty, EMPTY_CALLS)}), rounds)
-    out = {f"loop {k}": statistics.median(v) for k, v in loop.items()}
-    out.update({f"empty {k}": statistics.median(v) for k, v in calls.items()})
+    works = {"loop": Workload("statements", statements(ITERATIONS), {
+                 "plain": lambda: statements(ITERATIONS),
+                 "xcs.jit": lambda: jit_statements(ITERATIONS)}),
+             "empty": Workload("empty calls", None, {
+                 "plain": lambda: calls_of(empty, EMPTY_CALLS),
+                 "xcs.jit": lambda: calls_of(jit_empty, EMPTY_CALLS)})}
+    out: dict[str, Any] = {}
+    for part, work in works.items():
+        out.update({f"{part} {k}": statistics.median(v)
+                    for k, v in measure(work, rounds).items()})
+        out.update({f"{part} failed": why for why in work.failures.values()})
     return out
 
 
@@ -159,10 +165,14 @@ def child_first_calls() -> dict[str, list[float]]:
     for name, (fn, args) in cases.items():
         jitted = xcs.jit(fn)
         times = []
-        for _ in range(10):
-            start = time.perf_counter()
-            jitted(*args)
-            times.append(time.perf_counter() - start)
+        try:
+            for _ in range(10):
+                start = time.perf_counter()
+                jitted(*args)
+                times.append(time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            out[name] = f"raised {type(exc).__name__}: {exc}"
+            continue
         out[name] = [times[0], statistics.median(times[1:])]
     return out
 
@@ -189,33 +199,46 @@ def leaf_call_rows(rounds: int) -> tuple[list[list[str]], dict[str, Any]]:
             "XCS_INLINE_BELOW": threshold, "XCS_BENCH_ROUNDS": str(rounds)})
         plain = res["plain calls"]["median"]
         for name, r in res.items():
+            if "failed" in r:
+                rows.append([mode, name, "FAILED", r["failed"][:60], "-", "-"])
+                continue
             rows.append([mode, name, fmt(r["median"]), f"{r['median'] / LEAF_CALLS * 1e6:.2f}",
                          f"{(r['median'] - plain) / LEAF_CALLS * 1e6:+.2f}",
                          f"{r['issue'] / LEAF_CALLS * 1e6:.2f}"])
     return rows, raw
 
 
-def statement_rows(rounds: int) -> tuple[list[list[str]], dict[str, float]]:
+def statement_rows(rounds: int) -> tuple[list[list[str]], dict[str, Any]]:
     r = in_fresh_process("overhead", "child_statements", {"XCS_BENCH_ROUNDS": str(rounds)})
     count = ITERATIONS * STATEMENTS_PER_ITERATION
-    added = (r["loop xcs.jit"] - r["loop plain"]) / count
-    fixed = (r["empty xcs.jit"] - r["empty plain"]) / EMPTY_CALLS
-    rows = [[f"loop, {count:,} statements", fmt(r["loop plain"]), fmt(r["loop xcs.jit"]),
-             f"{added * 1e9:+.1f} ns per statement ({r['loop xcs.jit'] / r['loop plain']:.2f}x)"],
-            [f"empty function, {EMPTY_CALLS:,} calls", fmt(r["empty plain"]),
-             fmt(r["empty xcs.jit"]), f"{fixed * 1e6:+.1f} us per call"]]
-    return rows, {**r, "ns_per_statement": added * 1e9, "us_per_empty_call": fixed * 1e6}
+    rows, raw = [], dict(r)
+    for part, label, per, unit, scale in (
+            ("loop", f"loop, {count:,} statements", count, "ns per statement", 1e9),
+            ("empty", f"empty function, {EMPTY_CALLS:,} calls", EMPTY_CALLS, "us per call", 1e6)):
+        if f"{part} failed" in r:
+            rows.append([label, fmt(r[f"{part} plain"]), "FAILED", r[f"{part} failed"][:60]])
+            continue
+        plain, jitted = r[f"{part} plain"], r[f"{part} xcs.jit"]
+        raw[f"{part} added"] = added = (jitted - plain) / per
+        rows.append([label, fmt(plain), fmt(jitted),
+                     f"{added * scale:+.1f} {unit} ({jitted / plain:.2f}x)"])
+    return rows, raw
 
 
 def first_call_rows(processes: int = 5) -> tuple[list[list[str]], dict[str, Any]]:
-    """Medians over ``processes`` fresh processes."""
+    """Medians over ``processes`` fresh processes (a function that failed: its error)."""
     imported = import_cost()
     runs = [in_fresh_process("overhead", "child_first_calls") for _ in range(processes)]
-    res = {name: [statistics.median(run[name][k] for run in runs) for k in (0, 1)]
-           for name in runs[0]}
-    rows = [["import xcs_core (fresh interpreter)", fmt(imported), "-", "-"]]
-    rows += [[name, fmt(first), fmt(later), fmt(first - later)]
-             for name, (first, later) in res.items()]
+    rows: list[list[str]] = [["import xcs_core (fresh interpreter)", fmt(imported), "-", "-"]]
+    res: dict[str, Any] = {}
+    for name, first_run in runs[0].items():
+        if isinstance(first_run, str):
+            res[name] = first_run
+            rows.append([name, "FAILED", first_run[:60], "-"])
+            continue
+        first, later = res[name] = [statistics.median(run[name][k] for run in runs)
+                                    for k in (0, 1)]
+        rows.append([name, fmt(first), fmt(later), fmt(first - later)])
     return rows, {"import": imported, "functions": res}
 
 
