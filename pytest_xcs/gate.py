@@ -134,9 +134,9 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[
     new = sorted(set(cur_tests) - set(base_tests))
     if missing:
         result.notes.append(f"{len(missing)} test(s) of the baseline did not run: "
-                            f"{', '.join(missing)}")
+                            f"{_names(missing)}")
     if new:
-        result.notes.append(f"{len(new)} test(s) have no baseline yet: {', '.join(new)}")
+        result.notes.append(f"{len(new)} test(s) have no baseline yet: {_names(new)}")
     result.compared = sorted(set(base_tests) & set(cur_tests))
     both = {n: base_tests[n] for n in result.compared}
     require_metrics(both, thresholds, f"the {label}", fixes[0])
@@ -149,6 +149,11 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[
                 result.regressions.append(
                     Regression(nodeid, t.metric, old[t.metric], now[t.metric], t))
     return result
+
+
+def _names(nodeids: list[str], shown: int = 3) -> str:
+    more = len(nodeids) - shown
+    return ", ".join(nodeids[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _identity(doc: dict[str, Any]) -> tuple:

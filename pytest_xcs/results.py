@@ -46,11 +46,21 @@ class TestResult:
     __test__ = False  # not a pytest test class
 
     @property
+    def beat_prediction(self) -> bool:
+        """Whether the measured speedup exceeded the predicted one."""
+        predicted = self.summary.get("predicted_speedup")
+        return bool(self.ab is not None and predicted and self.ab.speedup > predicted)
+
+    @property
     def efficiency(self) -> float | None:
-        """Measured speedup divided by predicted speedup."""
+        """Measured speedup divided by predicted speedup, at most 1.
+
+        The prediction uses the call times of one traced run; when the measured
+        rounds beat it, efficiency is 1 and ``beat_prediction`` says so.
+        """
         if self.ab is None or not self.summary.get("predicted_speedup"):
             return None
-        return self.ab.speedup / self.summary["predicted_speedup"]
+        return min(1.0, self.ab.speedup / self.summary["predicted_speedup"])
 
     def metrics(self) -> dict[str, float]:
         """The numbers a baseline compares (absent ones are left out)."""
@@ -67,5 +77,6 @@ class TestResult:
         data["metrics"] = self.metrics()
         if self.ab is not None:
             data["ab"].update(seq_median=self.ab.seq_median, par_median=self.ab.par_median,
-                              speedup=self.ab.speedup, efficiency=self.efficiency)
+                              speedup=self.ab.speedup, efficiency=self.efficiency,
+                              beat_prediction=self.beat_prediction)
         return data

@@ -18,8 +18,10 @@ marked tests must be repeatable.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ import xcs_core as xcs
 from pytest_xcs import profiling
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.timeline import write_timeline
+from xcs_core.report import tidy_paths
 from xcs_core.tracing import trace_call
 
 __all__ = ["ParallelizationFailure", "RunSettings", "run_marked"]
@@ -55,10 +58,8 @@ def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
     """Run a marked test as described in the module doc; returns what was learned."""
     traced = trace_call(fn, (), kwargs, wrap_inputs=False)
     analysis = xcs.analyze(traced.graph)
-    result = TestResult(
-        nodeid, analysis.summary(settings.workers),
-        sync_points=[{"site": p.site, "reason": p.reason} for p in analysis.sync_points
-                     if p.blocking])
+    result = TestResult(nodeid, _tidy(analysis.summary(settings.workers)),
+                        sync_points=_sync_points(analysis))
     if settings.ab:
         result.ab, nodes = _ab(fn, kwargs, settings)
         path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
@@ -66,6 +67,20 @@ def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
     if settings.profile:
         _profile(fn, kwargs, nodeid, settings, result)
     return result
+
+
+def _tidy(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary with installed-package prefixes removed from its call sites."""
+    for key in ("maps", "reduces"):
+        summary[key] = [tidy_paths(text) for text in summary.get(key, [])]
+    return summary
+
+
+def _sync_points(analysis: Any) -> list[dict[str, Any]]:
+    """Blocking serialization points, once per site and reason, with how often they occur."""
+    counts: Counter[tuple[str, str]] = Counter(
+        (tidy_paths(p.site), p.reason) for p in analysis.sync_points if p.blocking)
+    return [{"site": site, "reason": reason, "count": n} for (site, reason), n in counts.items()]
 
 
 def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
@@ -126,4 +141,8 @@ def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
 
 
 def _slug(nodeid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:150]
+    """A file name for ``nodeid``: readable, and short (a hash stands for a long tail)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")
+    if len(slug) <= 60:
+        return slug
+    return f"{slug[:50]}-{hashlib.sha1(nodeid.encode()).hexdigest()[:8]}"

@@ -19,11 +19,12 @@ from pytest_xcs import baseline, gate
 from pytest_xcs.options import MarkerArgs, Threshold, executor_name, positive_int, threshold
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.runner import RunSettings
+from xcs_core.report import display_path
 
 __all__ = ["XcsState", "from_config"]
 
-XDIST_AB_OFF = ("xcs: A/B timing is off under pytest-xdist (workers share the machine, so "
-                "timings would be meaningless); run with -n 0 to time marked tests")
+XDIST_AB_OFF = ("xcs: A/B timing is off under pytest-xdist (workers share the machine); "
+                "run with -n 0 for timings")
 
 
 @dataclass
@@ -65,7 +66,8 @@ class XcsState:
         predicted = result.summary["predicted_speedup"]
         structural = result.summary["parallelism"]
         if marker.min_parallelism is not None and structural < marker.min_parallelism:
-            blocking = "; ".join(f"{p['site']} ({p['reason']})" for p in result.sync_points)
+            blocking = "; ".join(f"{p['site']} ({p['reason']}{_times(p)})"
+                                 for p in result.sync_points)
             return (f"xcs: parallelism {structural:.2f} is below "
                     f"min_parallelism={marker.min_parallelism:g} (structural, from the traced "
                     f"graph: {result.summary['calls']} calls, "
@@ -110,10 +112,10 @@ class XcsState:
         if self.save_name:
             path = self.baseline_path(self.save_name)
             baseline.save(path, doc)
-            self.notes.append(f"xcs: saved baseline {path}")
+            self.notes.append(f"xcs: saved baseline {display_path(path)}")
         if self.json_path:
             baseline.save(self.json_path, doc)
-            self.notes.append(f"xcs: wrote {self.json_path}")
+            self.notes.append(f"xcs: wrote {display_path(self.json_path)}")
 
     def baseline_path(self, name: str) -> Path:
         return _absolute(self.baseline_dir, self.rootdir) / f"{name}.json"
@@ -121,6 +123,11 @@ class XcsState:
 
 def _absolute(path: Path, rootdir: Path) -> Path:
     return path if path.is_absolute() else rootdir / path
+
+
+def _times(point: dict[str, Any]) -> str:
+    count = point.get("count", 1)
+    return f", {count} times" if count > 1 else ""
 
 
 def _value(config: pytest.Config, option: str, ini: str, convert: Any = None) -> Any:

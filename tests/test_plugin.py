@@ -64,24 +64,33 @@ def test_report_table_lists_marked_tests_with_patterns_and_sync_points(example):
     out = result.stdout.str()
     assert "xcs parallelism" in out
     result.stdout.fnmatch_lines([
-        "*test_example.py::test_ensemble*9*7*1*6*2 calls / *x*test_example.py:22 x6 model*",
-        "*test_example.py:23 judge <- test_example.py:22 x6*",
-    ])
+        "name * calls * width * critical path * total time * parallelism * predicted",
+        "test_example.py::test_ensemble  *7  *6  *2 / * 3.50  *x",
+        "test_example.py::test_chain  *2  *1  *2 / * 1.00  *x",
+        "test_example.py::test_ensemble",
+        "  map: test_example.py:22 x6 model",
+        "  reduce: test_example.py:23 judge <- test_example.py:22 x6",
+        "test_example.py::test_chain", "*serialization points*",
+        "    test_example.py:29: truth test*"])
     assert "test_unmarked" not in out.split("xcs parallelism")[1]
-    result.stdout.fnmatch_lines(["test_example.py::test_chain", "*serialization points*",
-                                 "*test_example.py:29: truth test*"])
 
 
 def test_quiet_report_shows_only_the_table(example):
     out = example.runpytest("--xcs-report", "-q").stdout.str()
-    assert "x6 model" in out and "serialization points" not in out
+    assert "test_example.py::test_ensemble " in out
+    assert "map:" not in out and "serialization points" not in out
 
 
 def test_ab_times_both_sides_and_writes_a_timeline(example):
     result = example.runpytest("--xcs-ab", "--xcs-rounds", "2", "--xcs-workers", "8")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*A/B timing (A = sequential, B = xcs.jit on 'threads')*",
-                                 "*test_ensemble*ms*ms*x*x*%*"])
+    result.stdout.fnmatch_lines([
+        "A/B timing, medians (A = sequential, B = xcs.jit on 'threads'):",
+        "name * sequential * parallel * speedup * predicted * efficiency",
+        "test_example.py::test_ensemble * ms * ms * *x * *x * *%*",
+        "test_example.py::test_ensemble", "  map: *",
+        "  A/B rounds: sequential * to * (2 rounds), parallel * to * (2 rounds)",
+        "  timeline: .xcs/artifacts/test_example.py_test_ensemble.timeline.svg"])
     svg = (example.path / ".xcs/artifacts/test_example.py_test_ensemble.timeline.svg")
     text = svg.read_text()
     assert text.count("<rect") == 1 + 7  # background + one bar per leaf call

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import xcs_core as xcs
-from xcs_core.report import format_seconds, summary_row, summary_table, sync_table
+from xcs_core.report import (
+    display_path,
+    format_seconds,
+    pattern_lines,
+    summary_row,
+    summary_table,
+    sync_table,
+)
 
 
 def _timed(fn, *args, rounds: int) -> tuple[float, object]:
@@ -33,6 +42,9 @@ def demo(models: int = 8, rounds: int = 3) -> int:
           f"({models} model calls of {format_seconds(ensemble.LATENCY)}, then a judge)\n")
     print(result.graph, "\n")
     print(summary_table([summary_row("Ensemble.forward", analysis.summary())]))
+    patterns = pattern_lines(analysis.summary())
+    if patterns:
+        print("\npatterns:\n" + "\n".join(patterns))
     blocking = sync_table(analysis)
     if blocking:
         print("\nserialization points:\n" + blocking)
@@ -40,8 +52,9 @@ def demo(models: int = 8, rounds: int = 3) -> int:
         seq_time, seq_out = _timed(program, "what is xcs?", rounds=rounds)
     par_time, par_out = _timed(program, "what is xcs?", rounds=rounds)
     print(f"\nsequential: {format_seconds(seq_time)}   parallel (threads): "
-          f"{format_seconds(par_time)}   measured speedup: {seq_time / par_time:.2f}x   "
-          f"predicted: {analysis.speedup_bound:.2f}x   (median of {rounds})")
+          f"{format_seconds(par_time)}   (medians of {rounds})\n"
+          f"measured speedup: {seq_time / par_time:.2f}x   "
+          f"predicted: {analysis.speedup_bound:.2f}x")
     if seq_out != par_out:
         print(f"MISMATCH: sequential {seq_out!r} != parallel {par_out!r}", file=sys.stderr)
         return 1
@@ -56,10 +69,16 @@ def plugin_demo(rounds: int = 3) -> int:
     from xcs_core import examples
 
     folder = str(Path(examples.__file__).parent)
+    # Installed as a package (not editable), pytest would warn that xcs_core was imported
+    # before it could rewrite its asserts; xcs_core has none that need it.
     args = [folder, "--xcs-report", "--xcs-ab", "--xcs-rounds", str(rounds), "-q",
             "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", folder,
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--xcs-artifacts", str(Path(".xcs", "artifacts").resolve())]
-    print(f"\n$ pytest {' '.join(args)}\n", flush=True)
+    shown = " ".join(display_path(a) if a.startswith(os.sep) else a for a in args)
+    print("\n$ pytest " + textwrap.fill(shown, width=90, subsequent_indent="    ",
+                                         break_on_hyphens=False).replace("\n", " \\\n")
+          + "\n", flush=True)
     return int(pytest.main(args))
 
 
