@@ -5,7 +5,7 @@ import time
 import tracemalloc
 
 import xcs_core as xcs
-from xcs_core import tracing
+from xcs_core import runtime
 from xcs_core.nodes import Node
 
 SIZE = 5_000_000
@@ -62,6 +62,6 @@ def test_finished_nodes_do_not_keep_their_ancestors_alive():
         for _ in range(30):
             x = step(x) * 1
         int(x)
-        return live_nodes(tracing.current())
+        return live_nodes(runtime.current())
 
     assert run() <= 2

@@ -10,7 +10,7 @@
         answers = [ask(m, prompt) for m in MODELS]   # run at once
         return judge(answers)                         # waits for them
 
-Pipeline: trace (``tracing``) -> IR (``ir``) -> analyze (``analysis``) ->
+Pipeline: compile (``compiler``) and trace (``tracing``) -> IR (``ir``) -> analyze (``analysis``) ->
 patterns (``patterns``) -> optimize (``optimize``) -> execute
 (``scheduler`` + ``executors``).
 """

@@ -23,37 +23,16 @@ Definitions
 from __future__ import annotations
 
 import gc
-import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from xcs_core.ir import ComputationGraph, Operation, OpKind
-from xcs_core.nodes import INLINE_BELOW  # calls faster than this run inline, no dispatch
+from xcs_core.cost import DISPATCH_COST, INLINE_BELOW
+from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["DISPATCH_COST", "Analysis", "SyncPoint", "analyze", "call_levels"]
-
-#: Cost of dispatching one call to a worker (see the module doc).
-DISPATCH_COST = float(os.environ.get("XCS_DISPATCH_COST", "40e-6"))
-
-
-
-def call_levels(graph: ComputationGraph) -> list[list[int]]:
-    """Leaf-call ids grouped by call level (see module doc)."""
-    level: dict[int, int] = {}
-    groups: list[list[int]] = []
-    for op in graph:
-        base = max((level[d] for d in graph.dependencies(op)), default=0)
-        if op.kind is OpKind.CALL:
-            while len(groups) <= base:
-                groups.append([])
-            groups[base].append(op.id)
-            base += 1
-        level[op.id] = base
-    return groups
-
 
 @dataclass(frozen=True)
 class SyncPoint:

@@ -20,12 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from xcs_core import intrinsics, sites, tracing
+from xcs_core import intrinsics, runtime
 from xcs_core import values as values_module
 from xcs_core.errors import XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
 from xcs_core.nodes import Node
-from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
 __all__ = ["AsyncJitFunction", "JitFunction", "LeafOp", "Operator", "XcsWarning", "execution",
@@ -79,7 +78,7 @@ class LeafOp:
         return self.fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        ctx = tracing.current()
+        ctx = runtime.current()
         if ctx is None:
             if self.is_async and _running_loop() is not None:
                 return self.fn.coroutine_function(*args, **kwargs)  # async caller: await it
@@ -87,7 +86,7 @@ class LeafOp:
         # called by code xcs did not compile (inside a jitted call): it runs at once
         return ctx.call(self.target, self, args, kwargs, self.effect, self.key, False)
 
-    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
+    def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
         """A call written in compiled code: dispatched, its result pending.  The op
         itself is what runs (and travels, pickled by reference): called with no trace
         context, on a worker or in another process, it runs its body."""
@@ -153,13 +152,13 @@ class Operator:
         raise NotImplementedError(f"{type(self).__qualname__} must define forward(self, inputs)")
 
     def __call__(self, inputs: Any) -> Any:
-        ctx = tracing.current()
+        ctx = runtime.current()
         if ctx is None or type(self).__xcs_jit__ is not None:
             jitted = type(self).__xcs_jit__
             return self.forward(inputs) if jitted is None else jitted(self, inputs)
         return self._leaf_call(ctx, inputs, False)
 
-    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
+    def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
         jitted = type(self).__xcs_jit__
         if jitted is not None:
             return jitted.__xcs_dispatch__(ctx, (self, *args), kwargs)
@@ -167,7 +166,7 @@ class Operator:
             return self(*args, **kwargs)  # the same TypeError as plain Python
         return self._leaf_call(ctx, args[0], True)
 
-    def _leaf_call(self, ctx: tracing.Context, inputs: Any, compiled: bool) -> Any:
+    def _leaf_call(self, ctx: runtime.Context, inputs: Any, compiled: bool) -> Any:
         cls = type(self)
         return ctx.call(cls.__qualname__, self.forward, (inputs,), {}, self.effect,
                         f"{cls.__module__}.{cls.__qualname__}", compiled)
@@ -196,12 +195,12 @@ class JitFunction:
         """The function as written (``xcs.trace`` compiles it like a jitted call)."""
         return self.fn
 
-    def __xcs_dispatch__(self, ctx: tracing.Context, args: tuple, kwargs: dict) -> Any:
+    def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
         """Called from compiled code inside another jitted call: join its graph."""
         return intrinsics.twin_of(self.fn)(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if tracing.current() is not None:  # nested, from code xcs did not compile
+        if runtime.current() is not None:  # nested, from code xcs did not compile
             out = intrinsics.twin_of(self.fn)(*args, **kwargs)
             return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
@@ -212,7 +211,7 @@ class JitFunction:
                 f"xcs.jit: {self.__qualname__} was called inside a running event loop, where "
                 "waiting for its async calls would block that loop; use "
                 f"'await {self.__name__}.aio(...)' instead")
-        return _run(intrinsics.twin_of(self.fn), args, kwargs, executor,
+        return runtime.run(intrinsics.twin_of(self.fn), args, kwargs, executor,
                     override.get("observer"), override.get("around"))
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
@@ -236,7 +235,7 @@ class AsyncJitFunction(JitFunction):
     """
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if tracing.current() is not None:  # nested, from code xcs did not compile
+        if runtime.current() is not None:  # nested, from code xcs did not compile
             out = await intrinsics.twin_of(self.fn)(*args, **kwargs)
             return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
@@ -245,7 +244,7 @@ class AsyncJitFunction(JitFunction):
         loop = asyncio.get_running_loop()
         if executor.name == "asyncio":
             executor = executor.on_loop(loop)
-        body = functools.partial(_run, _drive(intrinsics.twin_of(self.fn)), args, kwargs,
+        body = functools.partial(runtime.run, _drive(intrinsics.twin_of(self.fn)), args, kwargs,
                                  executor, override.get("observer"), override.get("around"))
         return await loop.run_in_executor(None, body)
 
@@ -255,64 +254,6 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
     def drive(*args: Any, **kwargs: Any) -> Any:
         return asyncio.run(coroutine_function(*args, **kwargs))
     return drive
-
-
-def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
-         observer: Callable[[tracing.Context], None] | None,
-         around: Callable[[Node], Any] | None = None) -> Any:
-    """Run ``fn`` (compiled) under a fresh run-mode context on ``executor``: the jit
-    boundary, which returns and leaves behind concrete values only."""
-    sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
-                      getattr(executor, "start", None))
-    ctx = tracing.Context(tracing.RUN, sched, keep=observer is not None,
-                          check=executor.check)
-    error: BaseException | None = None
-    out: Any = None
-    with tracing._activate(ctx):
-        try:
-            out = fn(*args, **kwargs)
-        except tracing.DeferredFailure:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
-            error = exc
-        sched.wait_all()
-    if observer is not None:
-        observer(ctx)
-    failed = sched.first_failure()
-    if failed is not None:
-        raise _at_call_site(failed) from None
-    if error is not None:
-        if isinstance(error, TypeError) and "Traced" in str(error):
-            _explain_escape(error)
-        raise error
-    return tracing.settle(ctx, out)
-
-
-def _explain_escape(error: TypeError) -> None:
-    """Tell the user which line handed a pending result to type-checking C code."""
-    tb, site = error.__traceback__, "<unknown>"
-    while tb is not None:
-        if not sites._internal(tb.tb_frame.f_code.co_filename):
-            site = f"{sites.short_path(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    note = (f"xcs: at {site} a result that was still being computed reached code that checks "
-            "exact types (C code such as str.join or json cannot wait for it). Pass it "
-            "through xcs.value(...) first, e.g. ', '.join(xcs.value(answers)), or do this "
-            "step inside an @xcs.op.")
-    if hasattr(error, "add_note"):
-        error.add_note(note)
-    else:  # Python 3.10
-        error.args = (f"{error.args[0] if error.args else ''}\n{note}",) + error.args[1:]
-
-
-def _at_call_site(node: Node) -> BaseException:
-    """The node's exception, with the user's call-site frame in its traceback."""
-    exc = node.exc
-    if node.frame is not None:
-        frame, lasti, line = node.frame
-        exc = exc.with_traceback(types.TracebackType(exc.__traceback__, frame, lasti, line))
-        node.frame = None
-    return exc
 
 
 def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None) -> Any:
@@ -361,7 +302,7 @@ def _untraceable(fn: Any) -> str:
 
 @contextmanager
 def execution(executor: str | None = None, max_workers: int | None = None,
-              observer: Callable[[tracing.Context], None] | None = None,
+              observer: Callable[[runtime.Context], None] | None = None,
               around: Callable[[Node], Any] | None = None) -> Iterator[None]:
     """Switch every jitted call in this scope to ``executor`` / ``max_workers``.
 

@@ -47,11 +47,11 @@ __all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", 
 
 _ATOMS = walk.ATOMS
 _guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
-_state: Any = None  # bound by tracing: ``_state.ctx`` is this thread's trace context
+_state: Any = None  # bound by runtime: ``_state.ctx`` is this thread's trace context
 
 
 def install(state: Any) -> None:
-    """Bind the thread-local state whose ``ctx`` is the current trace (``tracing``)."""
+    """Bind the thread-local state whose ``ctx`` is the current trace (``runtime``)."""
     global _state
     _state = state
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef"]
+__all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef", "call_levels"]
 
 SCHEMA_VERSION = 1
 
@@ -212,8 +212,6 @@ class ComputationGraph:
         reaches them (glue, inputs and serialization points cost nothing), so
         two calls in one group never depend on each other.
         """
-        from xcs_core.analysis import call_levels
-
         return [ids for ids in call_levels(self) if len(ids) > 1]
 
     # -- rendering ----------------------------------------------------------
@@ -269,3 +267,19 @@ class ComputationGraph:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def call_levels(graph: ComputationGraph) -> list[list[int]]:
+    """Leaf-call ids grouped by call level: the number of calls on the longest path
+    that reaches a call (glue, inputs and serialization points cost nothing)."""
+    level: dict[int, int] = {}
+    groups: list[list[int]] = []
+    for op in graph:
+        base = max((level[d] for d in graph.dependencies(op)), default=0)
+        if op.kind is OpKind.CALL:
+            while len(groups) <= base:
+                groups.append([])
+            groups[base].append(op.id)
+            base += 1
+        level[op.id] = base
+    return groups

@@ -5,33 +5,27 @@ serialization point of a trace or a jitted run.  This module holds what a node
 needs on its own: its state constants, substituting finished stand-ins in its
 arguments (``resolve``), running its callable once and timing it
 (``execute``), and the running-average durations that drive priorities and
-the choice to run cheap calls inline (``learn``, ``cheap``), and freezing the
+the choice to run cheap calls inline (``xcs_core.cost``), and freezing the
 nodes of a run into a ``ComputationGraph`` (``build_graph``).  Scheduling many
 nodes is ``xcs_core.scheduler``'s job.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core import sites, walk
+from xcs_core import cost, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.values import Traced
 
 __all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
-           "build_graph", "cheap", "direct_call", "execute", "in_worker", "learn", "resolve",
+           "build_graph", "direct_call", "execute", "in_worker", "resolve",
            "wait"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
-_estimates: dict[str, float] = {}
-_DEFAULT_ESTIMATE = 1e-3
-#: Calls known to take less than this run inline on the calling thread: handing
-#: them to a worker would cost more than running them.
-INLINE_BELOW = float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
 _worker = threading.local()
 
 
@@ -109,7 +103,7 @@ def ended(node: Node, failed: bool) -> None:
     """Stamp the end time and learn the duration of a leaf call that succeeded."""
     node.end = time.perf_counter()
     if not failed and node.kind is OpKind.CALL:
-        learn(node.key, node.end - node.start)
+        cost.learn(node.key, node.end - node.start)
 
 
 def execute(node: Node, call: Callable[..., Any] = direct_call
@@ -127,22 +121,9 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
     return value, exc
 
 
-def learn(target: str, seconds: float) -> None:
-    """Fold one measured duration into the running average for ``target``."""
-    old = _estimates.get(target)
-    _estimates[target] = seconds if old is None else 0.7 * old + 0.3 * seconds
-
-
-def cheap(target: str) -> bool:
-    """True when ``target`` is known to run faster than a dispatch to a worker costs."""
-    return _estimates.get(target, INLINE_BELOW) < INLINE_BELOW
-
-
 def _estimate(node: Node) -> float:
     """Expected duration: running average per callable; glue costs nothing."""
-    if node.kind is not OpKind.CALL:
-        return 0.0
-    return _estimates.get(node.key, _DEFAULT_ESTIMATE)
+    return cost.estimate(node.key) if node.kind is OpKind.CALL else 0.0
 
 
 def wait(node: Node) -> Any:

@@ -1,45 +1,44 @@
-"""Tracing: turn one run of plain Python into runtime nodes and an SSA graph.
+"""The runtime's front door: the current context, forcing, and the jit boundary.
 
-A ``Context`` is the current trace of one thread (a thread-local stack swapped
-by small context managers, as in JAX).  It has two modes:
+Everything that happens while a jitted (or traced) call runs goes through here:
 
-* ``record`` (``xcs.trace``): every leaf call runs at once, inline, and is
-  timed; arguments and results are ``Traced`` stand-ins so that glue on them
-  (``a.text.upper()``) is recorded; every place Python needs a concrete value
-  is recorded as a serialization point.  The result is a ``TraceResult``
-  holding the ``ComputationGraph``.
-* ``run`` (``xcs.jit`` with a parallel executor): a leaf call is handed to the
-  scheduler and returns a pending stand-in at once; Python continues until it
-  needs a concrete value, and only then waits.  See ``docs/execution.md`` for
-  the rules that keep this identical to plain Python (effects are barriers,
-  calls inside ``try`` run synchronously, failures surface in program order).
+* ``current()`` / ``_activate``: the one place that swaps this thread's trace
+  context (a thread-local, as JAX swaps its current trace).
+* ``Context``: the trace of one call, in one of two modes.  ``record``
+  (``xcs.trace``) runs every leaf call at once, inline, timed, and hands out
+  stand-ins so glue on them is recorded.  ``run`` (``xcs.jit``) hands a leaf
+  call to the scheduler and returns a pending stand-in at once, after taking a
+  snapshot of its arguments; a call runs at once instead when it is an effect,
+  sits in a ``try``/``with`` body, or was made by code xcs did not compile.
+* ``_Runtime``: what a stand-in asks for (``values.Runtime``): force it (wait,
+  recording a serialization point at the user's line) or record glue on it.
+* ``run``: the jit boundary.  It runs the compiled function under a fresh
+  context, waits for every call it started, raises the failure first in
+  program order at the user's call site, and returns (and leaves behind, see
+  ``settle``) concrete values only.
 
-The graph is built from the nodes after the run (``build_graph``); control
-edges are derived from program order: every operation is ordered after the
-latest serialization point or effect, and an effect after everything before it.
+Compiled code reaches this module through ``xcs_core.intrinsics``; where it
+forces values, and why, is documented there and in ``docs/execution.md``.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+import types
 from asyncio import _get_running_loop
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
 
-from xcs_core import intrinsics, sites, values, walk
+from xcs_core import cost, intrinsics, sites, values, walk
 from xcs_core.errors import DeferredFailure
-from xcs_core.ir import ComputationGraph, Operation, OpKind
+from xcs_core.ir import OpKind
 from xcs_core.nodes import (
     DONE,
     FAILED,
     Node,
     begin,
-    build_graph,
-    cheap,
     direct_call,
     ended,
     execute,
@@ -49,7 +48,7 @@ from xcs_core.nodes import (
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
-__all__ = ["Context", "DeferredFailure", "TraceResult", "current", "trace", "trace_call"]
+__all__ = ["Context", "DeferredFailure", "Ready", "current", "run", "settle"]
 
 class _State(threading.local):
     ctx: Context | None = None  # the current trace of this thread
@@ -159,7 +158,7 @@ class Context:
             args = walk.snapshot(args, found) if args else args
             kwargs = walk.snapshot(kwargs, found) if kwargs else kwargs
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect, found)
-            if cheap(key or target) and all(d.state == DONE for d in node.inputs):
+            if cost.cheap(key or target) and all(d.state == DONE for d in node.inputs):
                 reason = _INLINE
         else:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
@@ -323,55 +322,6 @@ values.install(_Runtime())
 intrinsics.install(_state)
 
 
-# -- xcs.trace ----------------------------------------------------------------------
-@dataclass
-class TraceResult:
-    """What one traced run produced: the graph, the outputs and per-op wall times."""
-
-    graph: ComputationGraph
-    outputs: Any
-    durations: dict[int, float] = field(default_factory=dict)
-    wall_time: float = 0.0
-
-    @property
-    def sync_points(self) -> list[Operation]:
-        """Serialization points in program order (see ``Operation.meta['reason']``)."""
-        return [op for op in self.graph if op.kind is OpKind.SYNC]
-
-
-def trace(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceResult:
-    """Run ``fn`` once with concrete arguments, recording its dataflow graph.
-
-    Leaf calls (``@xcs.op`` functions and ``Operator`` instances) run inline and
-    are timed; the returned outputs equal what ``fn`` returns without tracing.
-    """
-    return trace_call(fn, args, kwargs)
-
-
-def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None,
-               wrap_inputs: bool = True) -> TraceResult:
-    """``trace`` with explicit arguments; ``wrap_inputs=False`` passes them through
-    untouched (the pytest plugin does this for fixtures)."""
-    if not callable(fn):
-        raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
-    kwargs = kwargs or {}
-    fn = intrinsics.twin_of(getattr(fn, "__xcs_source__", fn))
-    ctx = Context(RECORD)
-    with _activate(ctx):
-        if wrap_inputs:
-            args = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
-            kwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
-        targs, tkwargs = args, kwargs
-        start = time.perf_counter()
-        out = fn(*targs, **tkwargs)
-        wall = time.perf_counter() - start
-    found: dict[int, Node] = {}
-    walk.collect(out, found)
-    graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
-    durations = {op.id: op.duration for op in graph if op.kind is OpKind.CALL}
-    return TraceResult(graph, settle(ctx, out), durations, wall)
-
-
 def settle(ctx: Context, out: Any) -> Any:
     """At the boundary: ``out``, and every container a pending value was stored into,
     with concrete values only (nothing pending escapes a jitted or traced call)."""
@@ -381,7 +331,60 @@ def settle(ctx: Context, out: Any) -> Any:
     return resolve(out)
 
 
-def _input(ctx: Context, name: str, value: Any) -> Any:
-    node = ctx._node(OpKind.INPUT, name)
-    node.state, node.value = DONE, value
-    return ctx._wrap(node, value)
+# -- the jit boundary ------------------------------------------------------------------
+def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
+         observer: Callable[[Context], None] | None,
+         around: Callable[[Node], Any] | None = None) -> Any:
+    """Run ``fn`` (compiled) under a fresh run-mode context on ``executor``: the jit
+    boundary, which returns and leaves behind concrete values only."""
+    sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
+                      getattr(executor, "start", None))
+    ctx = Context(RUN, sched, keep=observer is not None,
+                          check=executor.check)
+    error: BaseException | None = None
+    out: Any = None
+    with _activate(ctx):
+        try:
+            out = fn(*args, **kwargs)
+        except DeferredFailure:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
+            error = exc
+        sched.wait_all()
+    if observer is not None:
+        observer(ctx)
+    failed = sched.first_failure()
+    if failed is not None:
+        raise _at_call_site(failed) from None
+    if error is not None:
+        if isinstance(error, TypeError) and "Traced" in str(error):
+            _explain_escape(error)
+        raise error
+    return settle(ctx, out)
+
+
+def _explain_escape(error: TypeError) -> None:
+    """Tell the user which line handed a pending result to type-checking C code."""
+    tb, site = error.__traceback__, "<unknown>"
+    while tb is not None:
+        if not sites._internal(tb.tb_frame.f_code.co_filename):
+            site = f"{sites.short_path(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    note = (f"xcs: at {site} a result that was still being computed reached code that checks "
+            "exact types (C code such as str.join or json cannot wait for it). Pass it "
+            "through xcs.value(...) first, e.g. ', '.join(xcs.value(answers)), or do this "
+            "step inside an @xcs.op.")
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:  # Python 3.10
+        error.args = (f"{error.args[0] if error.args else ''}\n{note}",) + error.args[1:]
+
+
+def _at_call_site(node: Node) -> BaseException:
+    """The node's exception, with the user's call-site frame in its traceback."""
+    exc = node.exc
+    if node.frame is not None:
+        frame, lasti, line = node.frame
+        exc = exc.with_traceback(types.TracebackType(exc.__traceback__, frame, lasti, line))
+        node.frame = None
+    return exc

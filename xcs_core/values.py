@@ -2,7 +2,7 @@
 
 A ``Traced`` object forwards the Python data model to the value it stands
 for.  Every operation on it goes through the active runtime
-(``xcs_core.tracing``), which decides between two answers:
+(``xcs_core.runtime``), which decides between two answers:
 
 * record a *glue* operation and return another ``Traced`` (attribute and item
   access, arithmetic, comparisons, pure method calls), so that a value derived
@@ -28,7 +28,7 @@ __all__ = ["Traced", "is_traced"]
 
 
 class Runtime(Protocol):
-    """What a ``Traced`` asks of the tracing runtime (see ``xcs_core.tracing``)."""
+    """What a ``Traced`` asks of the tracing runtime (see ``xcs_core.runtime``)."""
 
     def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any: ...
     def call(self, proxy: Traced, args: tuple, kwargs: dict, direct: bool) -> Any: ...

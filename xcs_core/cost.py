@@ -1,0 +1,72 @@
+"""The cost model: what a call is expected to cost, and what dispatching one costs.
+
+One place for every number that decides how work runs or what the analysis
+predicts:
+
+* ``INLINE_BELOW`` (``XCS_INLINE_BELOW``, seconds): a leaf call known to take
+  less runs inline on the calling thread; handing it to a worker would cost
+  more than running it.
+* ``DISPATCH_COST`` (``XCS_DISPATCH_COST``, seconds): the serial cost of
+  dispatching one call, used by the predicted speedup.
+* Running averages of each callable's measured duration (``learn``), which
+  drive priorities (``estimate``) and the inline decision (``cheap``).  The
+  decision is stable: a callable becomes inline only after ``_SAMPLES``
+  measurements averaging below the threshold, and returns to dispatch only
+  when its average rises above twice the threshold, so one noisy sample never
+  flips it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+__all__ = ["DISPATCH_COST", "INLINE_BELOW", "cheap", "estimate", "learn"]
+
+
+def _seconds(name: str, default: float) -> float:
+    """A duration from the environment; a bad value warns (naming it) and is ignored."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+        if value < 0:
+            raise ValueError
+    except ValueError:
+        warnings.warn(f"xcs: ignoring {name}={raw!r}: expected a duration in seconds such as "
+                      f"{default!r}; using {default!r}", stacklevel=2)
+        return default
+    return value
+
+
+INLINE_BELOW = _seconds("XCS_INLINE_BELOW", 50e-6)
+DISPATCH_COST = _seconds("XCS_DISPATCH_COST", 40e-6)
+_DEFAULT_ESTIMATE = 1e-3  # a callable never measured is assumed slow: it is dispatched
+_SAMPLES = 3
+_averages: dict[str, float] = {}
+_counts: dict[str, int] = {}
+_inline: set[str] = set()
+
+
+def learn(target: str, seconds: float) -> None:
+    """Fold one measured duration into the running average for ``target``."""
+    old = _averages.get(target)
+    average = seconds if old is None else 0.7 * old + 0.3 * seconds
+    _averages[target] = average
+    count = _counts[target] = _counts.get(target, 0) + 1
+    if target in _inline:
+        if average > 2 * INLINE_BELOW:
+            _inline.discard(target)
+    elif count >= _SAMPLES and average < INLINE_BELOW:
+        _inline.add(target)
+
+
+def cheap(target: str) -> bool:
+    """True when ``target`` is known to run faster than a dispatch to a worker costs."""
+    return target in _inline
+
+
+def estimate(target: str) -> float:
+    """Expected duration of one call of ``target`` (seconds)."""
+    return _averages.get(target, _DEFAULT_ESTIMATE)
