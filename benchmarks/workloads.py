@@ -216,15 +216,10 @@ def spin(iterations: int, i: int = 0) -> int:
     return total
 
 
-def calibrate(seconds: float) -> int:
-    """Iterations of ``spin`` taking about ``seconds`` on this machine when it is idle
-    (the fastest of 5 tries: on a shared machine a try can be slowed, never sped up)."""
-    fastest = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        spin(200_000)
-        fastest = min(fastest, time.perf_counter() - start)
-    return int(200_000 * seconds / fastest)
+#: pure-Python iterations per call: about 50 ms on an idle core of the 2-core benchmark
+#: machine.  A fixed amount (not calibrated at run time: on a shared machine a
+#: calibration run can be slowed by others, and the work would then not be what it says).
+SPIN_ITERATIONS = 400_000
 
 
 def burn(i: int, iterations: int) -> int:
@@ -235,14 +230,14 @@ burn_op = xcs.op(burn)
 
 
 def cpu_workload(peers: Peers, workers: int = 2, calls: int = 8) -> Workload:
-    iterations = calibrate(0.05)
+    iterations = SPIN_ITERATIONS
     its = [iterations] * calls
     processes, threads = peers.processes(workers), peers.pool(workers)
 
     def body() -> list[int]:
         return [burn_op(i, iterations) for i in range(calls)]
 
-    return Workload(f"CPU-bound {calls} x ~50 ms", list(range(calls)), {
+    return Workload(f"CPU-bound {calls} x spin({iterations:,})", list(range(calls)), {
         "sequential": lambda: [burn(i, iterations) for i in range(calls)],
         f"ThreadPoolExecutor({workers}) reused": lambda: list(threads.map(burn, range(calls), its)),
         f"ProcessPoolExecutor({workers}) warm": lambda: list(
