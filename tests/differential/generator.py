@@ -1,0 +1,780 @@
+"""Random orchestration programs built from small templates over shared variables.
+
+A program is a list of statements; each statement is one template instance (a few lines in
+the program body, plus any module-level helpers it needs) that reads variables defined
+earlier and defines new ones.  ``generate(seed)`` is deterministic: the same seed always gives
+the same program, and ``Program.source()`` prints it.
+
+Variables have kinds, so templates compose: ``text`` (a str), ``texts`` (a list of str),
+``num`` (an int), ``nums`` (a list of int), ``flag`` (a bool), ``opt`` (a str or None),
+``opts`` (a list of str or None), ``doc`` (a dict from ``fetch``), ``record`` (a ``Record``),
+``any`` (anything worth returning).  The program's parameters seed the pool:
+``q`` (text), ``n`` (num), ``models`` (texts), ``history`` (chat messages), ``cfg`` (a dict).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from string import Template
+
+from tests.differential.prelude import PRELUDE
+
+PARAMS = "q, n, models, history, cfg"
+PARAM_NAMES = frozenset(PARAMS.split(", "))
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One template instance: body lines (unindented), helpers and the variables it defines."""
+
+    template: str
+    lines: tuple[str, ...]
+    defines: tuple[tuple[str, str], ...] = ()
+    helpers: tuple[str, ...] = ()
+    globals_: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Program:
+    seed: int
+    is_async: bool
+    stmts: tuple[Stmt, ...]
+    returns: tuple[str, ...]
+    args: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def features(self) -> list[str]:
+        return sorted({s.template for s in self.stmts})
+
+    def body(self) -> str:
+        """The program without the prelude: helpers and the ``program`` function."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for stmt in self.stmts:
+            for name in stmt.helpers:
+                if name not in seen:
+                    seen.add(name)
+                    out.append(HELPERS[name].strip("\n") + "\n\n")
+        out.append("@xcs.jit\n")
+        out.append(f"{'async ' if self.is_async else ''}def program({PARAMS}):\n")
+        glob = sorted({g for s in self.stmts for g in s.globals_})
+        if glob:
+            out.append(f"    global {', '.join(glob)}\n")
+        for stmt in self.stmts:
+            out.append(f"    # {stmt.template}\n")
+            out.extend(f"    {line}\n" if line else "\n" for line in stmt.lines)
+        defined = {name for s in self.stmts for name, _ in s.defines}
+        items = [f'"{v}": {v}' for v in self.returns if v in defined or v in PARAM_NAMES]
+        out.append(f"    return {{{', '.join(items)}}}\n")
+        return "".join(out)
+
+    def source(self, jit: bool = True) -> str:
+        """The whole module.  The plain twin differs only in the decorator line, which
+        becomes a comment so that line numbers match."""
+        text = PRELUDE + "\n\n" + self.body()
+        if not jit:
+            text = text.replace("\n@xcs.jit\n", "\n# plain Python: no @xcs.jit\n")
+        return text
+
+    def without(self, index: int) -> Program:
+        return replace(self, stmts=self.stmts[:index] + self.stmts[index + 1:])
+
+
+# -- module-level helpers that templates may need -----------------------------------------
+HELPERS = {
+    "lookup": '''
+def lookup(text):
+    return maybe(text)
+''',
+    "lookup_or": '''
+def lookup_or(text, default):
+    found = maybe(text)
+    return default if found is None else found
+''',
+    "describe": '''
+def describe(value):
+    if value is None:
+        return "none"
+    if type(value) == str:
+        return "str:" + value
+    return type(value).__name__
+''',
+    "cached_llm": '''
+def cached_llm(prompt):
+    hit = MEMO.get(prompt)
+    if hit is None:
+        hit = llm(prompt)
+        MEMO[prompt] = hit
+    return hit
+''',
+    "Agent": '''
+class Agent:
+    def __init__(self, name):
+        self.name = name
+        self.memory = []
+
+    def ask(self, prompt):
+        reply = llm(prompt, model=self.name)
+        self.memory.append(reply)
+        return reply
+
+
+class Critic(Agent):
+    def ask(self, prompt):
+        reply = super().ask("critique: " + prompt)
+        return reply.upper()
+''',
+    "make_asker": '''
+def make_asker(prefix):
+    return lambda text: llm(prefix + text)
+''',
+    "summarize_all": '''
+def summarize_all(texts):
+    parts = [llm("summarize: " + t) for t in texts]
+    return " / ".join(parts)
+''',
+    "safe_parse": '''
+def safe_parse(reply):
+    try:
+        return json.loads(reply)
+    except json.JSONDecodeError as exc:
+        LOG.append(("not json", exc.msg))
+        return None
+''',
+    "run_llm": '''
+async def run_llm(model, prompt):
+    reply = await allm(prompt, model=model)
+    return reply.upper()
+''',
+    "first_present": '''
+async def first_present(items):
+    for item in items:
+        found = await amaybe(item)
+        if found is not None:
+            return found
+    return None
+''',
+    "debate_round": '''
+async def debate_round(model, transcript):
+    said = await allm(transcript[-1]["content"], model=model)
+    return {"role": model, "content": said}
+''',
+}
+
+
+class Gen:
+    """Builds one program: a pool of typed variables and the statements so far."""
+
+    def __init__(self, rng: random.Random, is_async: bool) -> None:
+        self.rng = rng
+        self.is_async = is_async
+        self.pool: dict[str, list[str]] = {"text": ["q"], "texts": ["models"], "num": ["n"]}
+        self.count = 0
+        self.stmts: list[Stmt] = []
+
+    # variables ----------------------------------------------------------------------
+    def has(self, *kinds: str) -> bool:
+        return all(self.pool.get(k) for k in kinds)
+
+    def pick(self, kind: str) -> str:
+        return self.rng.choice(self.pool[kind])
+
+    def any_var(self) -> str:
+        return self.rng.choice([v for vs in self.pool.values() for v in vs])
+
+    def new(self, kind: str) -> str:
+        self.count += 1
+        return f"{kind}{self.count}"
+
+    def text_expr(self) -> str:
+        t = self.pick("text")
+        return self.rng.choice([
+            t, t, f'f"Summarize: {{{t}}}"', f'"Q: %s" % {t}', f'"{{}} / {{}}".format({t}, n)',
+            f'{t} + " and more"', f"{t}.upper()", f'f"{{{t}!r}} in {{len({t})}} words"',
+        ])
+
+    # statements ---------------------------------------------------------------------
+    def add(self, template: str, code: str, defines=(), helpers=(), globals_=(),
+            **names: str) -> None:
+        text = Template(code.strip("\n")).substitute(names)
+        for name, kind in defines:
+            self.pool.setdefault(kind, []).append(name)
+            if kind not in ("any",):
+                self.pool.setdefault("any", []).append(name)
+        self.stmts.append(Stmt(template, tuple(text.split("\n")), tuple(defines),
+                               tuple(helpers), tuple(globals_)))
+
+
+# -- templates: each adds one statement, or returns False when it does not apply ----------
+def t_llm(g: Gen) -> bool:
+    v = g.new("text")
+    model = g.rng.choice(["", ', model="m2"', ", model=models[0]"])
+    g.add("llm call + string glue", f"$v = llm({g.text_expr()}{model})",
+          [(v, "text")], v=v)
+    return True
+
+
+def t_fanout(g: Gen) -> bool:
+    v, t, ts = g.new("texts"), g.pick("text"), g.pick("texts")
+    code, name = g.rng.choice([
+        ("$v = [llm($t, model=m) for m in models]", "fan-out list comprehension"),
+        ("$v = list(map(lambda m: llm($t, model=m), models))", "fan-out map+lambda"),
+        ('$v = [llm(f"{x}?") for x in $ts]', "fan-out over results"),
+        ("$v = list(llm(x + $t) for x in $ts)", "fan-out generator expression"),
+        ("$v = []\nfor m in models:\n    $v.append(llm($t, model=m))", "fan-out loop append"),
+    ])
+    g.add(name, code, [(v, "texts")], v=v, t=t, ts=ts)
+    return True
+
+
+def t_scores(g: Gen) -> bool:
+    v, ts = g.new("nums"), g.pick("texts")
+    code, name = g.rng.choice([
+        ("$v = [score(x) for x in $ts]", "scores list"),
+        ("$v = [score(x) for x in $ts if x]", "scores list filtered"),
+    ])
+    g.add(name, code, [(v, "nums")], v=v, ts=ts)
+    return True
+
+
+def t_json_loads(g: Gen) -> bool:
+    d, a, s, tags = g.new("doc"), g.new("text"), g.new("num"), g.new("texts")
+    g.add("json.loads(reply)",
+          '$d = json.loads(llm_json($e))\n$a = $d["answer"]\n$s = $d["score"]\n$tags = $d["tags"]',
+          [(d, "any"), (a, "text"), (s, "num"), (tags, "texts")],
+          d=d, a=a, s=s, tags=tags, e=g.text_expr())
+    return True
+
+
+def t_json_dumps(g: Gen) -> bool:
+    v = g.new("text")
+    code, name = g.rng.choice([
+        ('$v = json.dumps({"answer": $t, "score": $k})', "json.dumps dict"),
+        ("$v = json.dumps($ts)", "json.dumps list"),
+        ('$v = json.dumps({$t: $k}, sort_keys=True)', "json.dumps result as key"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=g.pick("text"), k=g.pick("num"), ts=g.pick("texts"))
+    return True
+
+
+def t_safe_parse(g: Gen) -> bool:
+    v, f = g.new("opt"), g.new("flag")
+    g.add("helper try json.loads", "$v = safe_parse(llm($t))\n$f = $v is None",
+          [(v, "opt"), (f, "flag")], ["safe_parse"], v=v, f=f, t=g.pick("text"))
+    return True
+
+
+def t_re(g: Gen) -> bool:
+    m, v = g.new("match"), g.new("num")
+    code, name = g.rng.choice([
+        ('$m = re.search(r"(\\d+)", $t)\n$v = int($m.group(1)) if $m else -1', "re.search"),
+        ('$m = re.findall(r"[a-z]+", $t)\n$v = len($m)', "re.findall"),
+        ('$v = len(re.sub(r"\\s+", "_", $t))', "re.sub"),
+    ])
+    g.add(name, code, [(v, "num")], m=m, v=v, t=g.pick("text"))
+    return True
+
+
+def t_join(g: Gen) -> bool:
+    v, ts = g.new("text"), g.pick("texts")
+    code, name = g.rng.choice([
+        ('$v = ", ".join($ts)', "str.join"),
+        ('$v = " | ".join(x.upper() for x in $ts)', "str.join generator"),
+        ('$v = "\\n".join(f"- {x}" for x in sorted($ts))', "str.join sorted"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, ts=ts)
+    return True
+
+
+def t_format(g: Gen) -> bool:
+    v, t, k = g.new("text"), g.pick("text"), g.pick("num")
+    code, name = g.rng.choice([
+        ('$v = f"{$t} scored {$k:03d}"', "f-string with spec"),
+        ('$v = "%s scored %d" % ($t, $k)', "% formatting"),
+        ('$v = "{}: {}".format($t, $k)', "str.format"),
+        ('$v = f"{$t!r:>12}"', "f-string repr"),
+        ("$v = str($k) + $t[:3]", "str() and slicing"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=t, k=k)
+    return True
+
+
+def t_is_none(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    code, name = g.rng.choice([
+        ('$v = maybe($t)\nif $v is None:\n    $v = "nothing"', "is None right after call"),
+        ('$v = maybe($t)\nif $v is not None:\n    LOG.append(("found", $t))\nelse:\n'
+         '    $v = "absent"', "is not None right after call"),
+        ('$v = "missing" if maybe($t) is None else "present"', "is None inline"),
+        ('$v = maybe($t)\nif not $v is None:\n    $v = $v.lower()\nelse:\n    $v = "-"',
+         "not x is None"),
+        ('$v = maybe($t)\n$v = $v if $v != None else "null"', "!= None"),
+        ('$v = maybe($t) or "falsy"', "or default"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_get_none(g: Gen) -> bool:
+    d, h = g.new("doc"), g.new("text")
+    g.add("is None after d.get()",
+          '$d = fetch($t)\n$h = $d.get("note")\nif $h is None:\n'
+          '    $h = "no note for " + $d["title"]',
+          [(d, "doc"), (h, "text")], d=d, h=h, t=g.pick("text"))
+    return True
+
+
+def t_filter_none(g: Gen) -> bool:
+    f, v = g.new("opts"), g.new("texts")
+    g.add("comprehension filter is not None",
+          "$f = [maybe(x) for x in $ts]\n$v = [r for r in $f if r is not None]",
+          [(f, "opts"), (v, "texts")], f=f, v=v, ts=g.pick("texts"))
+    return True
+
+
+def t_any_none(g: Gen) -> bool:
+    if not g.has("opts"):
+        return False
+    v, f = g.new("flag"), g.pick("opts")
+    code, name = g.rng.choice([
+        ("$v = any(r is None for r in $f)", "any(r is None ...)"),
+        ("$v = all(r is not None for r in $f)", "all(r is not None ...)"),
+        ("$v = sum(1 for r in $f if r is None) > 0", "sum over is None"),
+        ("$v = None in $f", "None in list"),
+    ])
+    g.add(name, code, [(v, "flag")], v=v, f=f)
+    return True
+
+
+def t_walrus(g: Gen) -> bool:
+    x, v = g.new("opt"), g.new("text")
+    g.add("walrus is not None",
+          'if ($x := maybe($t)) is not None:\n    $v = $x\nelse:\n    $v = "absent"',
+          [(x, "opt"), (v, "text")], x=x, v=v, t=g.pick("text"))
+    return True
+
+
+def t_helper_none(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("helper returns result, caller tests is None",
+              '$v = lookup($t)\nif $v is None:\n    LOG.append(("lookup missed", $t))\n'
+              '    $v = "default"', [(v, "text")], ["lookup"], v=v, t=t)
+    elif choice == 1:
+        g.add("helper tests is None on its own result", '$v = lookup_or($t, "fallback")',
+              [(v, "text")], ["lookup_or"], v=v, t=t)
+    else:
+        g.add("helper tests is None / type() on its argument", "$v = describe(maybe($t))",
+              [(v, "text")], ["describe"], v=v, t=t)
+    return True
+
+
+def t_memo(g: Gen) -> bool:
+    a, b, f = g.new("text"), g.new("text"), g.new("flag")
+    g.add("memoising helper (module dict)",
+          "$a = cached_llm($t)\n$b = cached_llm($t)\n$f = $a is $b",
+          [(a, "text"), (b, "text"), (f, "flag")], ["cached_llm"], a=a, b=b, f=f,
+          t=g.pick("text"))
+    return True
+
+
+def t_type(g: Gen) -> bool:
+    v, x = g.new("any"), g.any_var()
+    code, name = g.rng.choice([
+        ('$v = "str" if type($x) == str else "other"', "type(x) == str"),
+        ("$v = isinstance($x, (list, dict))", "isinstance"),
+        ("$v = type($x).__name__", "type(x).__name__"),
+        ("$v = type($x) is int", "type(x) is int"),
+    ])
+    g.add(name, code, [(v, "any")], v=v, x=x)
+    return True
+
+
+def t_id(g: Gen) -> bool:
+    al, v, x = g.new("alias"), g.new("flag"), g.any_var()
+    code, name = g.rng.choice([
+        ("$al = $x\n$v = id($al) == id($x)", "id() of alias"),
+        ("$al = $x\n$v = $al is $x", "is on alias"),
+        ("$al = [$x, $x]\n$v = len({id(o) for o in $al})", "id() set"),
+    ])
+    g.add(name, code, [(v, "flag")], al=al, v=v, x=x)
+    return True
+
+
+def t_closure(g: Gen) -> bool:
+    c, fn, a, b = g.new("calls"), g.new("ask"), g.new("text"), g.new("text")
+    if g.rng.random() < 0.6:
+        g.add("nested function with nonlocal",
+              '$c = 0\n\ndef $fn(x):\n    nonlocal $c\n    $c += 1\n'
+              '    return llm(f"{x} #{$c}")\n\n'
+              "$a = $fn($t1)\n$b = $fn($t2)",
+              [(c, "num"), (a, "text"), (b, "text")], c=c, fn=fn, a=a, b=b,
+              t1=g.pick("text"), t2=g.pick("text"))
+    else:
+        g.add("closure factory + lambda", '$fn = make_asker("ctx: ")\n$a = $fn($t1)\n$b = $fn($a)',
+              [(a, "text"), (b, "text")], ["make_asker"], fn=fn, a=a, b=b, t1=g.pick("text"))
+    return True
+
+
+def t_lambda_max(g: Gen) -> bool:
+    v, ts = g.new("text"), g.pick("texts")
+    code, name = g.rng.choice([
+        ('$v = max($ts, key=lambda s: (len(s), s)) if $ts else ""', "max(key=lambda)"),
+        ('$v = sorted($ts, key=len)[0] if $ts else ""', "sorted(key=len)"),
+        ('$v = max($ts, key=score) if $ts else ""', "max(key=leaf op)"),
+        ('$v = sorted($ts, key=lambda s: -score(s))[0] if $ts else ""', "sorted(key=lambda leaf)"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, ts=ts)
+    return True
+
+
+def t_class(g: Gen) -> bool:
+    ag, v, mem = g.new("agent"), g.new("text"), g.new("texts")
+    cls = g.rng.choice(["Agent", "Critic"])
+    g.add(f"method on user class ({cls}{', super()' if cls == 'Critic' else ''})",
+          f'$ag = {cls}("m3")\n$v = $ag.ask($t)\n$mem = $ag.memory',
+          [(v, "text"), (mem, "texts")], ["Agent"], ag=ag, v=v, mem=mem, t=g.pick("text"))
+    return True
+
+
+def t_global(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        g.add("global counter", "COUNT += len($t)", globals_=("COUNT",), t=t)
+    elif choice == 1:
+        g.add("module list append", "NOTES.append($t)", t=t)
+    elif choice == 2:
+        g.add("attribute from result", "BOARD.last = $t", t=t)
+    else:
+        m = g.new("text")
+        g.add("module dict keyed by result",
+              "$m = classify($t)\nTALLY[$m] = TALLY.get($m, 0) + 1", [(m, "text")], m=m, t=t)
+    return True
+
+
+def t_history(g: Gen) -> bool:
+    note = g.new("text")
+    if g.rng.random() < 0.5:
+        g.add("chat history appended after call",
+              '$note = llm(history)\nhistory.append({"role": "assistant", "content": $note})',
+              [(note, "text")], note=note)
+    else:
+        r = g.new("resp")
+        g.add("chat history + subscripted reply",
+              '$r = chat(history)\n$note = $r["choices"][0]["message"]["content"]\n'
+              'history.append({"role": "assistant", "content": $note})\n'
+              'history.append({"role": "user", "content": f"Improve: {$note}"})',
+              [(note, "text")], r=r, note=note)
+    return True
+
+
+def t_local_history(g: Gen) -> bool:
+    h, reply = g.new("msgs"), g.new("text")
+    g.add("local chat loop",
+          '$h = [{"role": "user", "content": $t}]\n$reply = ""\nfor _ in range(2):\n'
+          '    $reply = llm($h)\n    $h.append({"role": "assistant", "content": $reply})\n'
+          '    $h.append({"role": "user", "content": "go on"})',
+          [(h, "any"), (reply, "text")], h=h, reply=reply, t=g.pick("text"))
+    return True
+
+
+def t_mutate_after(g: Gen) -> bool:
+    v = g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        ms = g.new("msgs")
+        g.add("list mutated after pending call",
+              '$ms = [$t1, $t2]\n$v = llm($ms)\n$ms.append("extra")',
+              [(ms, "texts"), (v, "text")], ms=ms, v=v, t1=g.pick("text"), t2=g.pick("text"))
+    elif choice == 1:
+        p = g.new("params")
+        g.add("dict mutated after pending call",
+              '$p = {"q": $t, "style": cfg["style"]}\n$v = llm($p)\n$p["q"] = "changed"\n'
+              '$p["extra"] = $v', [(p, "any"), (v, "text")], p=p, v=v, t=g.pick("text"))
+    else:
+        g.add("argument list mutated after pending call", '$v = llm(models)\nmodels.append("m9")',
+              [(v, "text")], v=v)
+    return True
+
+
+def t_tally(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        c = g.new("tally")
+        g.add("defaultdict tally[mood] += 1",
+              "$c = defaultdict(int)\nfor x in $ts:\n    mood = classify(x)\n    $c[mood] += 1",
+              [(c, "any")], c=c, ts=ts)
+    elif choice == 1:
+        c = g.new("tally")
+        g.add("Counter of results", "$c = Counter(classify(x) for x in $ts)", [(c, "any")],
+              c=c, ts=ts)
+    else:
+        s, v = g.new("moods"), g.new("texts")
+        g.add("set of results", "$s = {classify(x) for x in $ts}\n$v = sorted($s)",
+              [(s, "any"), (v, "texts")], s=s, v=v, ts=ts)
+    return True
+
+
+def t_attr(g: Gen) -> bool:
+    ns, t = g.new("state"), g.pick("text")
+    g.add("attributes set from results",
+          "$ns = SimpleNamespace(answer=$t)\n$ns.score = score($t)\n$ns.label = classify($t)",
+          [(ns, "any")], ns=ns, t=t)
+    return True
+
+
+def t_subscript(g: Gen) -> bool:
+    r, v, k = g.new("resp"), g.new("text"), g.new("num")
+    g.add("subscripting results",
+          '$r = chat([{"role": "user", "content": $t}])\n'
+          '$v = $r["choices"][0]["message"]["content"]\n$k = $r["usage"]["tokens"]',
+          [(v, "text"), (k, "num")], r=r, v=v, k=k, t=g.pick("text"))
+    return True
+
+
+def t_asdict(g: Gen) -> bool:
+    rec, d, k = g.new("record"), g.new("fields"), g.new("num")
+    g.add("dataclasses.asdict", "$rec = extract($t)\n$d = asdict($rec)\n$k = $rec.score + 1",
+          [(rec, "record"), (d, "any"), (k, "num")], rec=rec, d=d, k=k, t=g.pick("text"))
+    return True
+
+
+def t_stats(g: Gen) -> bool:
+    if not g.has("nums"):
+        return False
+    v, ns = g.new("stat"), g.pick("nums")
+    code, name = g.rng.choice([
+        ("$v = statistics.mean($ns) if $ns else 0", "statistics.mean"),
+        ("$v = sum($ns)", "sum"),
+        ("$v = max($ns, default=-1)", "max(default=)"),
+        ("$v = sorted($ns, reverse=True)", "sorted"),
+        ("$v = statistics.median($ns) if $ns else 0", "statistics.median"),
+    ])
+    g.add(name, code, [(v, "any")], v=v, ns=ns)
+    return True
+
+
+def t_zip_enum(g: Gen) -> bool:
+    if not g.has("nums"):
+        return False
+    v, ns, ts = g.new("texts"), g.pick("nums"), g.pick("texts")
+    code, name = g.rng.choice([
+        ('$v = []\nfor i, (s, x) in enumerate(zip($ns, $ts)):\n    $v.append(f"{i}:{x}:{s}")',
+         "enumerate(zip())"),
+        ('$v = [x for s, x in sorted(zip($ns, $ts), reverse=True)]', "sorted(zip())"),
+        ('$v = [f"{x}={s}" for x, s in dict(zip($ts, $ns)).items()]', "dict(zip())"),
+    ])
+    g.add(name, code, [(v, "texts")], v=v, ns=ns, ts=ts)
+    return True
+
+
+def t_try(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    code, name = g.rng.choice([
+        ('try:\n    $v = risky($t)\nexcept ValueError as exc:\n'
+         '    LOG.append(("ValueError", str(exc)))\n'
+         '    $v = "recovered"\nexcept KeyError as exc:\n    LOG.append(("KeyError", str(exc)))\n'
+         '    $v = "missing"\nfinally:\n    LOG.append("finally")', "try/except/finally"),
+        ('try:\n    $v = risky($t).upper()\nexcept (ValueError, KeyError) as exc:\n'
+         '    LOG.append(type(exc).__name__)\n    $v = "either"', "try/except tuple"),
+        ('$v = "unset"\ntry:\n    $v = risky(llm($t))\n    LOG.append("no error")\n'
+         'except Exception as exc:\n    LOG.append(("caught", type(exc).__name__, str(exc)))',
+         "try over dependent calls"),
+        ('try:\n    $v = risky($t)\nfinally:\n    LOG.append(("finally only", $t))',
+         "try/finally (propagates)"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_suppress(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("contextlib.suppress",
+          '$v = "suppressed"\nwith contextlib.suppress(ValueError, KeyError):\n    $v = risky($t)',
+          [(v, "text")], v=v, t=g.pick("text"))
+    return True
+
+
+def t_risky(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("unguarded call that may raise", "$v = risky($t)", [(v, "text")], v=v,
+          t=g.pick("text"))
+    return True
+
+
+def t_early_return(g: Gen) -> bool:
+    t = g.pick("text")
+    code, name = g.rng.choice([
+        ('if score($t) > 7:\n    return {"early": $t}', "early return on score"),
+        ('if maybe($t) is None:\n    return None', "early return on is None"),
+        ('if $k % 5 == 0:\n    return [$t, $k]', "early return on number"),
+    ])
+    g.add(name, code, t=t, k=g.pick("num"))
+    return True
+
+
+def t_break(g: Gen) -> bool:
+    best = g.new("text")
+    g.add("loop with break",
+          '$best = None\nfor m in models:\n    cand = llm($t, model=m)\n    if score(cand) >= 5:\n'
+          '        $best = cand\n        break\nif $best is None:\n    $best = "none good"',
+          [(best, "text")], best=best, t=g.pick("text"))
+    return True
+
+
+def t_while(g: Gen) -> bool:
+    i = g.new("num")
+    g.add("while loop on results",
+          '$i = 0\nwhile $i < 3 and score(f"{$t}{$i}") < 5:\n    $i += 1', [(i, "num")],
+          i=i, t=g.pick("text"))
+    return True
+
+
+def t_effect(g: Gen) -> bool:
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("effect emit", 'emit("step", $x)', x=g.any_var())
+    elif choice == 1:
+        v = g.new("num")
+        g.add("effect result used", '$v = emit("note", $t)', [(v, "num")], v=v, t=g.pick("text"))
+    else:
+        g.add("effect that may raise", "publish($t)", t=g.pick("text"))
+    return True
+
+
+def t_dict_comp(g: Gen) -> bool:
+    v, w = g.new("bymodel"), g.new("text")
+    g.add("dict comprehension of calls",
+          "$v = {m: llm($t, model=m) for m in models}\n$w = $v[models[0]]",
+          [(v, "any"), (w, "text")], v=v, w=w, t=g.pick("text"))
+    return True
+
+
+def t_sum_gen(g: Gen) -> bool:
+    v = g.new("num")
+    g.add("sum over generator of calls", "$v = sum(score(x) for x in $ts)", [(v, "num")],
+          v=v, ts=g.pick("texts"))
+    return True
+
+
+def t_helper_fanout(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("helper function with fan-out", "$v = summarize_all($ts)", [(v, "text")],
+          ["summarize_all"], v=v, ts=g.pick("texts"))
+    return True
+
+
+def t_user_raise(g: Gen) -> bool:
+    g.add("user code raises on a result",
+          'if len($t) > 14 and score($t) == 3:\n    raise RuntimeError(f"rejected {$t}")',
+          t=g.pick("text"))
+    return True
+
+
+# -- async-only templates -----------------------------------------------------------------
+def a_await(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("await async op", f"$v = await allm({g.text_expr()})", [(v, "text")], v=v)
+    return True
+
+
+def a_gather_helpers(g: Gen) -> bool:
+    v = g.new("texts")
+    g.add("gather over user coroutines",
+          "$v = await asyncio.gather(*[run_llm(m, $t) for m in models])",
+          [(v, "texts")], ["run_llm"], v=v, t=g.pick("text"))
+    return True
+
+
+def a_gather_ops(g: Gen) -> bool:
+    v = g.new("texts")
+    g.add("gather over async ops",
+          "$v = list(await asyncio.gather(*(allm($t, model=m) for m in models)))",
+          [(v, "texts")], v=v, t=g.pick("text"))
+    return True
+
+
+def a_await_none(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("is None after await", '$v = await amaybe($t)\nif $v is None:\n    $v = "none"',
+          [(v, "text")], v=v, t=g.pick("text"))
+    return True
+
+
+def a_first_present(g: Gen) -> bool:
+    v = g.new("opt")
+    g.add("async helper loop is not None", "$v = await first_present($ts)", [(v, "opt")],
+          ["first_present"], v=v, ts=g.pick("texts"))
+    return True
+
+
+def a_try_await(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("try around await",
+          'try:\n    $v = await allm(risky($t))\nexcept ValueError as exc:\n'
+          '    LOG.append(("async ValueError", str(exc)))\n    $v = "recovered"\n'
+          'except KeyError:\n    $v = "key"', [(v, "text")], v=v, t=g.pick("text"))
+    return True
+
+
+def a_debate(g: Gen) -> bool:
+    tr = g.new("transcript")
+    g.add("debate rounds (gather + history)",
+          '$tr = [{"role": "user", "content": $t}]\nfor _ in range(2):\n'
+          "    said = await asyncio.gather(*[debate_round(m, $tr) for m in models])\n"
+          "    $tr.extend(said)", [(tr, "any")], ["debate_round"], tr=tr, t=g.pick("text"))
+    return True
+
+
+SYNC_TEMPLATES = [
+    (t_llm, 4), (t_fanout, 4), (t_scores, 2), (t_json_loads, 2), (t_json_dumps, 2),
+    (t_safe_parse, 1), (t_re, 2), (t_join, 2), (t_format, 2), (t_is_none, 3), (t_get_none, 2),
+    (t_filter_none, 2), (t_any_none, 2), (t_walrus, 1), (t_helper_none, 2), (t_memo, 1),
+    (t_type, 2), (t_id, 1), (t_closure, 1), (t_lambda_max, 2), (t_class, 1), (t_global, 2),
+    (t_history, 2), (t_local_history, 1), (t_mutate_after, 2), (t_tally, 2), (t_attr, 1),
+    (t_subscript, 2), (t_asdict, 1), (t_stats, 2), (t_zip_enum, 1), (t_try, 2),
+    (t_suppress, 1), (t_risky, 1), (t_early_return, 1), (t_break, 1), (t_while, 1),
+    (t_effect, 3), (t_dict_comp, 1), (t_sum_gen, 1), (t_helper_fanout, 1), (t_user_raise, 1),
+]
+ASYNC_TEMPLATES = [
+    (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
+    (a_first_present, 1), (a_try_await, 1), (a_debate, 1),
+]
+TEMPLATE_NAMES = sorted(t.__name__ for t, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES)
+
+
+def program_args(rng: random.Random) -> dict:
+    models = [f"m{i}" for i in range(1, rng.randint(2, 4) + 1)]
+    q = rng.choice(["why is the sky blue", "plan a trip", "fix the bug", "rate this poem"])
+    return {"q": q, "n": rng.randint(0, 20), "models": models,
+            "history": [{"role": "system", "content": "be brief"},
+                        {"role": "user", "content": q}],
+            "cfg": {"style": rng.choice(["short", "formal"]), "k": rng.randint(1, 3)}}
+
+
+def generate(seed: int, is_async: bool | None = None, only: str | None = None) -> Program:
+    """The program for ``seed``; ``only`` (a template function name) forces that template in."""
+    rng = random.Random(seed)
+    if is_async is None:
+        is_async = rng.random() < 0.25
+    g = Gen(rng, is_async)
+    pool = SYNC_TEMPLATES + (ASYNC_TEMPLATES * 2 if is_async else [])
+    funcs, weights = zip(*pool)
+    size = rng.randint(3, 9)
+    forced = [f for f, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES if f.__name__ == only]
+    attempts = 0
+    while len(g.stmts) < size and attempts < 100:
+        attempts += 1
+        if forced and len(g.stmts) == size // 2:
+            template = forced.pop()
+        else:
+            template = rng.choices(funcs, weights)[0]
+        template(g)
+    returns = [v for vs in g.pool.values() for v in vs if v not in ("q", "n", "models")]
+    returns = sorted(set(returns), key=lambda v: int("".join(c for c in v if c.isdigit()) or 0))
+    keep = [v for v in returns if rng.random() < 0.7] or returns[-1:]
+    return Program(seed, is_async, tuple(g.stmts), tuple(keep), program_args(rng))

@@ -1,0 +1,329 @@
+"""Run a generated program plainly and under ``@xcs.jit`` and compare everything observable.
+
+Compared, in this order (the first difference names the cause):
+
+* ``hang``: the jitted run did not finish within the timeout;
+* ``error``: the exception type and message (or that one side raised and the other did not);
+* ``result``: the return value, deeply, with the type of every nested item;
+* ``log``: what the program logged (which ``except`` caught what, ``finally`` blocks);
+* ``effects``: the effect calls, in the order they ran, with their arguments;
+* ``calls``: every leaf call with the arguments it saw (deep-copied when it ran), as a
+  multiset, so a call run twice, never run, or run with mutated arguments shows up;
+* ``state``: module globals the program touches and the final state of its arguments;
+* ``leak``: an xcs stand-in anywhere in the result, state, arguments or exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import importlib.util
+import itertools
+import os
+import re
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xcs_core as xcs
+from tests.differential.generator import Program
+
+try:
+    from xcs_core.values import is_traced as _is_traced
+except ImportError:  # the front end moved it: fall back to the type name check only
+    def _is_traced(obj: object) -> bool:
+        return False
+
+TIMEOUT = float(os.environ.get("XCS_DIFF_TIMEOUT", "5"))
+# By default, when plain Python raises an uncaught exception and the jitted run raises the same
+# one, two consequences of running calls ahead are tolerated: pure leaf calls that plain Python
+# never reached, and Python-level logging/state changes made between the failing call and the
+# point where plain Python stopped (docs/execution.md, "Limits").  Effects must still match.
+# XCS_DIFF_STRICT=1 reports those too.
+STRICT = os.environ.get("XCS_DIFF_STRICT", "") not in ("", "0")
+EFFECT_LEAVES = frozenset({"emit", "publish"})
+_names = itertools.count()
+_workdir: Path | None = None
+
+
+def workdir() -> Path:
+    global _workdir
+    if _workdir is None:
+        _workdir = Path(tempfile.mkdtemp(prefix="xcs_diff_"))
+    return _workdir
+
+
+def traced(x: Any) -> bool:
+    return type(x).__name__ == "Traced" or _is_traced(x)
+
+
+def canon(x: Any, depth: int = 0) -> Any:
+    """A comparable picture of ``x``: every nested value with its exact type name."""
+    if traced(x):
+        return ("<xcs stand-in>",)
+    t = type(x)
+    name = t.__name__
+    if depth > 40:
+        return (name, "<deep>")
+    if x is None or t in (bool, int, str, bytes):
+        return (name, x)
+    if t is float:
+        return (name, repr(x))
+    if isinstance(x, (list, tuple)):
+        return (name, tuple(canon(i, depth + 1) for i in x))
+    if isinstance(x, dict):
+        extra = (canon(x.default_factory),) if hasattr(x, "default_factory") else ()
+        return (name, *extra, tuple((canon(k, depth + 1), canon(v, depth + 1))
+                                    for k, v in x.items()))
+    if isinstance(x, (set, frozenset)):
+        return (name, tuple(sorted((canon(i, depth + 1) for i in x), key=repr)))
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return (name, tuple((f.name, canon(getattr(x, f.name), depth + 1))
+                            for f in dataclasses.fields(x)))
+    if isinstance(x, BaseException):
+        return (name, str(x))
+    if callable(x):
+        return (name, getattr(x, "__qualname__", "?"))
+    if hasattr(x, "__dict__"):
+        return (name, canon(vars(x), depth + 1))
+    return (name, repr(x))
+
+
+def leaks(x: Any, path: str = "", depth: int = 0, seen: set | None = None) -> list[str]:
+    """Paths inside ``x`` where an xcs stand-in is found."""
+    if traced(x):
+        return [path or "<top>"]
+    if depth > 40:
+        return []
+    seen = set() if seen is None else seen
+    if id(x) in seen:
+        return []
+    seen.add(id(x))
+    found: list[str] = []
+    if isinstance(x, dict):
+        for k, v in list(x.items()):
+            found += leaks(k, f"{path}<key {k!r}>" if not traced(k) else f"{path}<key>",
+                           depth + 1, seen)
+            if not traced(k):
+                found += leaks(v, f"{path}[{k!r}]", depth + 1, seen)
+    elif isinstance(x, (list, tuple, set, frozenset)):
+        for i, v in enumerate(list(x)):
+            found += leaks(v, f"{path}[{i}]", depth + 1, seen)
+    elif isinstance(x, BaseException):
+        found += leaks(list(x.args), f"{path}.args", depth + 1, seen)
+    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+        for f in dataclasses.fields(x):
+            found += leaks(getattr(x, f.name), f"{path}.{f.name}", depth + 1, seen)
+    elif hasattr(x, "__dict__") and not callable(x) and not isinstance(x, type):
+        for k, v in list(vars(x).items()):
+            found += leaks(v, f"{path}.{k}", depth + 1, seen)
+    return found
+
+
+@dataclass
+class Outcome:
+    hang: bool = False
+    error: Any = None
+    result: Any = None
+    log: Any = None
+    effects: Any = None
+    calls: Any = None
+    state: Any = None
+    leak: Any = None
+    raw_error: BaseException | None = None
+    traceback: str = ""
+    tolerated: Any = None  # a difference allowed after an uncaught failure (see STRICT)
+
+
+ASPECTS = ("hang", "error", "result", "log", "effects", "calls", "state", "leak")
+
+
+def load(prog: Program, jit: bool) -> Any:
+    """Write the program to a real file and import it (so ``inspect.getsource`` works)."""
+    name = f"xcs_diff_{prog.seed}_{'jit' if jit else 'plain'}_{next(_names)}"
+    path = workdir() / f"{name}.py"
+    path.write_text(prog.source(jit=jit))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _call(module: Any, prog: Program, args: dict, max_workers: int | None) -> Any:
+    fn = module.program
+    if prog.is_async:
+        def run() -> Any:
+            return asyncio.run(fn(**args))
+    else:
+        def run() -> Any:
+            return fn(**args)
+    if max_workers is None:
+        return run()
+    with xcs.execution(max_workers=max_workers):
+        return run()
+
+
+def run_once(prog: Program, jit: bool, max_workers: int | None = None,
+             timeout: float | None = None) -> Outcome:
+    module = load(prog, jit)
+    args = copy.deepcopy(prog.args)
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = _call(module, prog, args, max_workers)
+        except BaseException as exc:  # noqa: BLE001 - compared
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name=f"xcs-diff-{prog.seed}")
+    thread.start()
+    thread.join(TIMEOUT if timeout is None else timeout)
+    if thread.is_alive():
+        return Outcome(hang=True)
+    exc = box.get("error")
+    result = box.get("result")
+    state = {name: getattr(module, name) for name in module.STATE if name != "EFFECTS"}
+    calls = sorted((canon(c) for c in list(module.CALLS)), key=repr)
+    return Outcome(
+        error=None if exc is None else (type(exc).__name__, _message(exc)),
+        result=canon(result),
+        log=canon(module.LOG),
+        effects=canon(module.EFFECTS),
+        calls=calls,
+        state=canon({"globals": state, "args": args}),
+        leak=leaks({"result": result, "globals": state, "args": args, "error": exc,
+                    "calls": list(module.CALLS)}),
+        raw_error=exc,
+    )
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc).split("\nxcs:")[0]
+
+
+@dataclass
+class Difference:
+    aspect: str
+    plain: Any
+    jit: Any
+    after_failure: bool = False  # tolerated unless strict: see STRICT
+
+    def key(self) -> str:
+        """A short name for the cause, for grouping a census."""
+        if self.after_failure:
+            return f"{self.aspect} differs after an uncaught failure"
+        if self.aspect == "error":
+            p, j = self.plain, self.jit
+            if p is None:
+                return f"jit raises {j[0]}: {normalize(j[1])}"
+            if j is None:
+                return f"jit does not raise {p[0]}"
+            if p[0] != j[0]:
+                return f"jit raises {j[0]} instead of {p[0]}: {normalize(j[1])}"
+            return f"{p[0]} message differs"
+        if self.aspect == "leak":
+            return "stand-in escapes"
+        return f"{self.aspect} differs"
+
+    def __str__(self) -> str:
+        return (f"{self.aspect} differs:\n  plain: {_short(self.plain)}\n"
+                f"  jit:   {_short(self.jit)}")
+
+
+def normalize(msg: str) -> str:
+    msg = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", msg.split("\n")[0])
+    return re.sub(r"\d+", "N", msg)[:90]
+
+
+def _short(x: Any, limit: int = 1500) -> str:
+    s = repr(x)
+    return s if len(s) <= limit else s[:limit] + " …"
+
+
+def compare(plain: Outcome, jit: Outcome, strict: bool | None = None) -> Difference | None:
+    strict = STRICT if strict is None else strict
+    failed = plain.error is not None and plain.error == jit.error and not plain.hang
+    tolerated = None
+    for aspect in ASPECTS:
+        p, j = getattr(plain, aspect), getattr(jit, aspect)
+        if aspect == "leak":
+            if j:
+                return Difference("leak", p, j)
+            continue
+        if p == j:
+            continue
+        diff = Difference(aspect, p, j)
+        if aspect == "calls":
+            diff.plain, diff.jit = _multiset_diff(p, j)
+            diff.after_failure = failed and not diff.plain and all(
+                c[1][0][1] not in EFFECT_LEAVES for c in diff.jit)
+        elif aspect in ("log", "state"):
+            diff.after_failure = failed
+        if not diff.after_failure or strict:
+            return diff
+        tolerated = tolerated or diff
+    jit.tolerated = tolerated
+    return None
+
+
+def _multiset_diff(p: list, j: list) -> tuple[list, list]:
+    """Only the calls that differ: (only in plain, only in jit)."""
+    rest = list(j)
+    only_p = []
+    for c in p:
+        if c in rest:
+            rest.remove(c)
+        else:
+            only_p.append(c)
+    return only_p, rest
+
+
+@dataclass
+class Report:
+    prog: Program
+    diff: Difference | None
+    plain: Outcome
+    jit: Outcome
+    max_workers: int | None
+
+    def explain(self) -> str:
+        if self.diff is None:
+            return "same"
+        head = (f"seed {self.prog.seed} ({'async' if self.prog.is_async else 'sync'}, "
+                f"max_workers={self.max_workers}): {self.diff}")
+        tail = ""
+        if self.diff.aspect == "error":
+            text = self.jit.traceback
+            if self.jit.raw_error is not None:
+                import traceback
+                exc = self.jit.raw_error
+                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            if text:
+                tail = "\njit traceback:\n" + text[-3000:]
+        return f"{head}\n--- program (after the prelude) ---\n{self.prog.body()}{tail}"
+
+
+def workers_for(prog: Program) -> int | None:
+    return (None, None, 1, 2, 4)[prog.seed % 5]
+
+
+def check(prog: Program, max_workers: int | None = ..., tries: int = 1,
+          timeout: float | None = None, strict: bool | None = None) -> Report:
+    """Run ``prog`` plainly once and jitted up to ``tries`` times; the first difference wins."""
+    if max_workers is ...:
+        max_workers = workers_for(prog)
+    plain = run_once(prog, jit=False)
+    if plain.hang:
+        raise AssertionError(f"plain run of seed {prog.seed} hangs:\n{prog.body()}")
+    report = None
+    for _ in range(tries):
+        jit = run_once(prog, jit=True, max_workers=max_workers, timeout=timeout)
+        report = Report(prog, compare(plain, jit, strict), plain, jit, max_workers)
+        if report.diff is not None:
+            break
+    return report

@@ -1,0 +1,183 @@
+"""The fixed top of every generated program: leaf ops that record what they saw.
+
+Every generated module starts with ``PRELUDE``, so each program run (plain or jitted) has its
+own leaf ops, recorders and globals: a run that hangs in the background cannot touch the
+next run's records.
+
+Each leaf call first sleeps 0-2 ms (random jitter, so completion orders vary), then deep-copies
+its arguments into ``CALLS`` (what it saw, read as late as possible, so a caller that mutates an
+argument after the call is caught), then computes a result that depends only on what it saw.
+Effect calls also append ``(tag, value)`` to ``EFFECTS`` in the order they ran.
+"""
+
+PRELUDE = '''\
+import asyncio
+import contextlib
+import copy
+import dataclasses
+import json
+import random
+import re
+import statistics
+import threading
+import time
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
+
+import xcs_core as xcs
+
+CALLS = []      # (leaf, args, kwargs) as each leaf call saw them, deep-copied
+EFFECTS = []    # (tag, value) in the order effect calls ran
+LOG = []        # what the program itself logs (which except caught what, ...)
+NOTES = []      # a module-level list the program appends to
+TALLY = {}      # a module-level dict keyed by results
+MEMO = {}       # a memoising helper's cache
+COUNT = 0       # a module-level counter changed with `global`
+BOARD = SimpleNamespace(last=None, best=None)   # attributes set from results
+_LOCK = threading.Lock()
+_RNG = random.Random()
+
+
+def _h(*parts):
+    return zlib.crc32(repr(parts).encode()) % 1000
+
+
+def _jitter():
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    time.sleep(delay)
+
+
+def _saw(name, args, kwargs):
+    seen = (name, copy.deepcopy(args), copy.deepcopy(kwargs))
+    with _LOCK:
+        CALLS.append(seen)
+    return seen[1], seen[2]
+
+
+@dataclass
+class Record:
+    name: str
+    score: int
+    tags: list = field(default_factory=list)
+
+
+@xcs.op
+def llm(prompt, model="m0"):
+    _jitter()
+    (prompt, model), _ = _saw("llm", (prompt, model), {})
+    return f"{model} says {_h(prompt, model)}"
+
+
+@xcs.op
+def llm_json(prompt):
+    _jitter()
+    (prompt,), _ = _saw("llm_json", (prompt,), {})
+    k = _h(prompt)
+    return json.dumps({"answer": f"a{k}", "score": k % 10, "tags": [f"t{k % 3}", f"t{k % 5}"]})
+
+
+@xcs.op
+def chat(messages, model="m0"):
+    _jitter()
+    (messages, model), _ = _saw("chat", (messages, model), {})
+    k = _h(messages, model)
+    return {"choices": [{"message": {"role": "assistant", "content": f"{model} replies {k}"}}],
+            "usage": {"tokens": k % 97}}
+
+
+@xcs.op
+def score(text):
+    _jitter()
+    (text,), _ = _saw("score", (text,), {})
+    return _h(text) % 10
+
+
+@xcs.op
+def classify(text):
+    _jitter()
+    (text,), _ = _saw("classify", (text,), {})
+    return ("happy", "sad", "neutral")[_h(text) % 3]
+
+
+@xcs.op
+def fetch(key):
+    _jitter()
+    (key,), _ = _saw("fetch", (key,), {})
+    k = _h(key)
+    doc = {"id": k, "title": f"doc {k}"}
+    if k % 2:
+        doc["note"] = f"note {k}"
+    return doc
+
+
+@xcs.op
+def maybe(text):
+    _jitter()
+    (text,), _ = _saw("maybe", (text,), {})
+    return None if _h(text) % 3 == 0 else f"{text}".upper()
+
+
+@xcs.op
+def risky(text):
+    _jitter()
+    (text,), _ = _saw("risky", (text,), {})
+    k = _h(text) % 5
+    if k == 0:
+        raise ValueError(f"risky rejected {text!r}")
+    if k == 1:
+        raise KeyError(f"no entry for {text!r}")
+    return f"{text}"[::-1]
+
+
+@xcs.op
+def extract(text):
+    _jitter()
+    (text,), _ = _saw("extract", (text,), {})
+    k = _h(text)
+    return Record(name=f"r{k}", score=k % 10, tags=[f"t{k % 4}"])
+
+
+@xcs.op(effect=True)
+def emit(tag, value):
+    _jitter()
+    (tag, value), _ = _saw("emit", (tag, value), {})
+    with _LOCK:
+        EFFECTS.append((tag, value))
+        return len(EFFECTS)
+
+
+@xcs.op(effect=True)
+def publish(value):
+    _jitter()
+    (value,), _ = _saw("publish", (value,), {})
+    if _h(value) % 7 == 0:
+        raise RuntimeError(f"publish refused {value!r}")
+    with _LOCK:
+        EFFECTS.append(("publish", value))
+    return True
+
+
+@xcs.op
+async def allm(prompt, model="m0"):
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+    (prompt, model), _ = _saw("allm", (prompt, model), {})
+    return f"{model} async {_h(prompt, model)}"
+
+
+@xcs.op
+async def amaybe(text):
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+    (text,), _ = _saw("amaybe", (text,), {})
+    return None if _h(text) % 3 == 0 else f"{text}".lower()
+
+
+STATE = ("LOG", "NOTES", "TALLY", "MEMO", "COUNT", "BOARD", "EFFECTS")
+# ---- end of prelude -------------------------------------------------------------------
+'''
