@@ -322,13 +322,27 @@ values.install(_Runtime())
 intrinsics.install(_state)
 
 
-def settle(ctx: Context, out: Any) -> Any:
-    """At the boundary: ``out``, and every container a pending value was stored into,
-    with concrete values only (nothing pending escapes a jitted or traced call)."""
-    for container in ctx.escapes.values():
+def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:
+    """At the boundary: ``out``, every container a pending value was stored into, and
+    what the caller can reach (``reached``: the call's arguments), with concrete
+    values only: nothing pending escapes a jitted or traced call."""
+    for container in (*ctx.escapes.values(), *reached):
         resolve(container)
     ctx.escapes.clear()
     return resolve(out)
+
+
+def _settle_after_failure(ctx: Context, reached: tuple) -> None:
+    """``settle`` when the call raised: values that were computed are put in place; a
+    value whose call failed stays a stand-in (plain Python would never have stored it)."""
+    for container in (*ctx.escapes.values(), *reached):
+        walk.resolve(container, _value_if_done)
+    ctx.escapes.clear()
+
+
+def _value_if_done(proxy: Traced) -> Any:
+    node = proxy._xcs_node
+    return node.value if node.state == DONE else proxy
 
 
 # -- the jit boundary ------------------------------------------------------------------
@@ -339,8 +353,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     boundary, which returns and leaves behind concrete values only."""
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
                       getattr(executor, "start", None))
-    ctx = Context(RUN, sched, keep=observer is not None,
-                          check=executor.check)
+    ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)
     error: BaseException | None = None
     out: Any = None
     with _activate(ctx):
@@ -354,13 +367,15 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     if observer is not None:
         observer(ctx)
     failed = sched.first_failure()
+    if failed is not None or error is not None:
+        _settle_after_failure(ctx, (args, kwargs))
     if failed is not None:
         raise _at_call_site(failed) from None
     if error is not None:
         if isinstance(error, TypeError) and "Traced" in str(error):
             _explain_escape(error)
         raise error
-    return settle(ctx, out)
+    return settle(ctx, out, (args, kwargs))
 
 
 def _explain_escape(error: TypeError) -> None:

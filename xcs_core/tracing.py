@@ -68,7 +68,7 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
     walk.collect(out, found)
     graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
     durations = {op.id: op.duration for op in graph if op.kind is OpKind.CALL}
-    return TraceResult(graph, settle(ctx, out), durations, wall)
+    return TraceResult(graph, settle(ctx, out, (args, kwargs)), durations, wall)
 
 
 
