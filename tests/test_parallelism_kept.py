@@ -1,0 +1,99 @@
+"""Programs that must stay parallel on every call, on every supported Python (structural)."""
+
+import asyncio
+import threading
+import time
+
+import xcs_core as xcs
+
+lock = threading.Lock()
+flight = {"now": 0, "peak": 0}
+
+
+def _enter():
+    with lock:
+        flight["now"] += 1
+        flight["peak"] = max(flight["peak"], flight["now"])
+
+
+def _leave():
+    with lock:
+        flight["now"] -= 1
+
+
+@xcs.op
+def complete(model):
+    _enter()
+    time.sleep(0.003)
+    _leave()
+    return {"choices": [{"message": {"content": f"answer from {model}"}}]}
+
+
+MODELS = [f"m{i}" for i in range(8)]
+
+
+@xcs.jit
+def ensemble():
+    answers = []
+    for model in MODELS:
+        r = complete(model)
+        answers.append(r["choices"][0]["message"]["content"])
+    return answers
+
+
+def test_subscripting_results_stays_parallel_on_the_hundredth_call():
+    for _ in range(99):
+        ensemble()
+    flight["peak"] = 0
+    assert ensemble() == [f"answer from {m}" for m in MODELS]
+    assert flight["peak"] == len(MODELS)
+
+
+@xcs.op
+async def agent(model, prompt):
+    _enter()
+    await asyncio.sleep(0.01)
+    _leave()
+    return f"{model}: {prompt}"
+
+
+async def run_agent(model, prompt):
+    reply = await agent(model, prompt)
+    return reply.upper()
+
+
+@xcs.jit(executor="asyncio")
+async def mixture(prompt):
+    replies = await asyncio.gather(*[run_agent(m, prompt) for m in MODELS])
+    return " | ".join(replies)
+
+
+def test_gather_over_the_users_coroutines_runs_their_leaf_calls_at_once():
+    flight["peak"] = 0
+    out = asyncio.run(mixture("q"))
+    assert out == asyncio.run(mixture.fn("q"))
+    assert flight["peak"] == len(MODELS)
+
+
+@xcs.op
+def lookup(key):
+    _enter()
+    time.sleep(0.003)
+    _leave()
+    return None if key % 2 else {"key": key}
+
+
+@xcs.jit
+def with_an_identity_test_in_a_branch_never_taken(keys, check):
+    found = [lookup(k) for k in keys]
+    if check:
+        return [f for f in found if f is not None]
+    return len(found)
+
+
+def test_an_identity_test_in_a_branch_not_taken_costs_no_parallelism():
+    flight["peak"] = 0
+    assert with_an_identity_test_in_a_branch_never_taken(range(6), False) == 6
+    assert flight["peak"] == 6
+    assert with_an_identity_test_in_a_branch_never_taken(range(4), True) == [
+        {"key": 0}, {"key": 2}]
