@@ -97,3 +97,35 @@ def test_an_identity_test_in_a_branch_not_taken_costs_no_parallelism():
     assert flight["peak"] == 6
     assert with_an_identity_test_in_a_branch_never_taken(range(4), True) == [
         {"key": 0}, {"key": 2}]
+
+
+@xcs.jit
+def joined_from_a_generator():
+    return ", ".join(complete(m)["choices"][0]["message"]["content"] for m in MODELS), sum(
+        len(complete(m)["choices"]) for m in MODELS)
+
+
+def test_generators_consumed_whole_by_c_code_dispatch_every_call_first():
+    flight["peak"] = 0
+    assert joined_from_a_generator() == joined_from_a_generator.fn()
+    assert flight["peak"] == len(MODELS)
+
+
+probed = []
+
+
+@xcs.op
+def probe(key):
+    probed.append(key)
+    return None if key % 2 else key
+
+
+@xcs.jit
+def stops_early(keys):
+    return any(probe(k) is None for k in keys)
+
+
+def test_any_stops_at_the_first_hit_and_makes_no_further_call():
+    probed.clear()
+    assert stops_early(range(6)) is True
+    assert probed == [0, 1]

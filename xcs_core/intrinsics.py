@@ -277,6 +277,16 @@ def _reference(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     return fn(*args, **kwargs)
 
 
+def _consume(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """``sum``, ``sorted``, ``min``, ``max``, ``str.join``: they take every item of an
+    iterator, so a generator is run to its end first, its calls all dispatched, and
+    only then are the values waited for (``any``/``all``/``next`` may stop early and
+    are not among these)."""
+    if args and type(args[0]) in walk.LAZY:
+        args = (list(args[0]), *args[1:])
+    return _foreign(ctx, fn, args, kwargs)
+
+
 def _shallow(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     """Looks at its arguments themselves (identity, type), not inside them."""
     return fn(*[force(a) for a in args], **kwargs)
@@ -295,6 +305,8 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     if special is not None:
         return special(ctx, fn, args, kwargs)
     owner = fn.__self__
+    if type(owner) is str and fn.__name__ == "join":
+        return _consume(ctx, fn, args, kwargs)
     if type(owner) in _ATOMS or owner is None or type(owner) is types.ModuleType:
         if not ctx.made_pending or (not kwargs and _atoms(args)):
             return fn(*args, **kwargs)
@@ -382,6 +394,7 @@ _HANDLERS: dict[type, Callable[..., Any]] = {
 }
 _BUILTINS: dict[Any, Callable[..., Any]] = {
     len: _reference, iter: _reference, next: _reference, id: _shallow, callable: _shallow,
+    sum: _consume, sorted: _consume, min: _consume, max: _consume,
     isinstance: _shallow, issubclass: _shallow, hasattr: _shallow, getattr: _shallow,
 }
 _CLASSES: dict[type, Callable[..., Any]] = {

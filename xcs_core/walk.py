@@ -26,12 +26,12 @@ from typing import Any
 
 from xcs_core.values import Traced
 
-__all__ = ["ATOMS", "COPY", "INPLACE", "READ", "collect", "resolve", "snapshot", "walk"]
+__all__ = ["ATOMS", "LAZY", "COPY", "INPLACE", "READ", "collect", "resolve", "snapshot", "walk"]
 
 ATOMS = frozenset({str, int, float, bool, bytes, type(None), complex, range,
                    types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
 _VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
-_LAZY = frozenset({types.GeneratorType, map, filter, zip, enumerate, reversed,
+LAZY = frozenset({types.GeneratorType, map, filter, zip, enumerate, reversed,
                    type(iter([])), type(iter(())), type(iter({})), type(iter({}.values())),
                    type(iter({}.items())), type(reversed([]))})
 
@@ -105,7 +105,7 @@ def _other(obj: Any, kind: type, leaf: Callable[[Traced], Any], mode: int,
         if mode == INPLACE:
             walk(obj.mapping, leaf, mode, seen)
         return obj
-    if kind in _LAZY and mode == INPLACE:
+    if kind in LAZY and mode == INPLACE:
         seen[id(obj)] = out = _resolving(obj, leaf)
         return out
     if hasattr(kind, "__dataclass_fields__") and not isinstance(obj, type):
