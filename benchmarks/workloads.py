@@ -11,6 +11,7 @@ contenders get the same worker count as the pool they are compared with.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -59,8 +60,11 @@ class Peers:
         return self._pools[workers]
 
     def processes(self, workers: int) -> ProcessPoolExecutor:
-        if self._processes is None:
-            self._processes = ProcessPoolExecutor(workers)
+        if self._processes is None:  # forkserver where it exists, as xcs processes: a
+            # process with threads should not fork
+            methods = multiprocessing.get_all_start_methods()
+            self._processes = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(
+                "forkserver" if "forkserver" in methods else None))
             list(self._processes.map(time.sleep, [0.05] * workers))  # start every worker
         return self._processes
 
