@@ -151,7 +151,7 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 
 def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     """Code xcs does not compile: it receives concrete values only."""
-    if not ctx.made_pending or (not kwargs and _atoms(args)):
+    if _plain(ctx, args, kwargs):
         return fn(*args, **kwargs)
     reason = _Reason(fn)
 
@@ -162,6 +162,18 @@ def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     if kwargs:
         walk.resolve(kwargs, leaf)
     return fn(*args, **kwargs)
+
+
+def _plain(ctx: Any, args: tuple, kwargs: dict) -> bool:
+    """Nothing to force: plain arguments, or no stand-in made yet and no iterator that
+    could still produce one (a generator runs compiled code when it is consumed)."""
+    if not kwargs and _atoms(args):
+        return True
+    if ctx.made_pending:
+        return False
+    lazy = walk.LAZY
+    return not any(type(a) in lazy for a in args) and not any(
+        type(v) in lazy for v in kwargs.values())
 
 
 def _atoms(args: tuple) -> bool:
@@ -308,7 +320,7 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     if type(owner) is str and fn.__name__ == "join":
         return _consume(ctx, fn, args, kwargs)
     if type(owner) in _ATOMS or owner is None or type(owner) is types.ModuleType:
-        if not ctx.made_pending or (not kwargs and _atoms(args)):
+        if _plain(ctx, args, kwargs):
             return fn(*args, **kwargs)
         return _foreign(ctx, fn, args, kwargs)
     if isinstance(owner, (list, dict)):
@@ -319,7 +331,7 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
                 args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
                 if fn.__name__ == "update":
                     args = tuple(resolve_deep(a, "dict.update()") for a in args)
-            if stores and ctx.made_pending:
+            if stores and not _atoms(args):
                 _escaped(owner)
             return fn(*args, **kwargs)
         if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
@@ -331,7 +343,7 @@ def _class(ctx: Any, cls: type, args: tuple, kwargs: dict) -> Any:
     special = _CLASSES.get(cls)
     if special is not None:
         return special(ctx, cls, args, kwargs)
-    if not ctx.made_pending or (not kwargs and _atoms(args)):
+    if _plain(ctx, args, kwargs):
         return cls(*args, **kwargs)
     return _foreign(ctx, cls, args, kwargs)
 
