@@ -21,12 +21,40 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["DEFAULT_MAX_WORKERS", "Executor", "available", "get_executor", "register",
+__all__ = ["Executor", "available", "default_max_workers", "get_executor", "register",
            "shutdown_all", "validate_max_workers"]
 
 #: Leaf calls mostly wait on I/O (models, HTTP, databases), so the pool is sized
 #: for waiting, not for cores; bounded so a runaway map cannot spawn thousands.
-DEFAULT_MAX_WORKERS = int(os.environ.get("XCS_MAX_WORKERS", "128"))
+#: ``XCS_MAX_WORKERS`` overrides it (read when a pool is made, not at import).
+BUILTIN_MAX_WORKERS = 128
+
+
+def default_max_workers() -> int:
+    """``XCS_MAX_WORKERS`` if set (a positive integer), else 128.
+
+    Read when an executor is created, so a bad value fails the code that needs
+    it with a message naming the variable, and never the import of xcs.
+    """
+    raw = os.environ.get("XCS_MAX_WORKERS", "").strip()
+    if not raw:
+        return BUILTIN_MAX_WORKERS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"environment variable XCS_MAX_WORKERS={raw!r} must be a positive integer (the "
+            f"default max_workers of the threads and asyncio executors); set it to e.g. 64, "
+            f"or unset it for the default {BUILTIN_MAX_WORKERS}")
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_MAX_WORKERS":  # kept for callers of the former constant
+        return default_max_workers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable

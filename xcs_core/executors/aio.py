@@ -40,9 +40,9 @@ class AsyncioExecutor(_OnLoop, OffloadExecutor):
     name = "asyncio"
 
     def __init__(self, max_workers: int = 0) -> None:
-        from xcs_core.executors import DEFAULT_MAX_WORKERS
+        from xcs_core.executors import default_max_workers
 
-        super().__init__(max_workers or DEFAULT_MAX_WORKERS)
+        super().__init__(max_workers or default_max_workers())
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="xcs_asyncio",
                                         daemon=True)

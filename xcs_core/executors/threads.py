@@ -29,7 +29,8 @@ _names = itertools.count()
 class ThreadExecutor:
     """Runs callables on up to ``max_workers`` persistent daemon threads.
 
-    ``max_workers=0`` means the default, ``DEFAULT_MAX_WORKERS`` (128).
+    ``max_workers=0`` means the default, ``default_max_workers()`` (128, or
+    ``XCS_MAX_WORKERS``).
     """
 
     name = "threads"
@@ -37,9 +38,9 @@ class ThreadExecutor:
     call = staticmethod(direct_call)
 
     def __init__(self, max_workers: int = 0) -> None:
-        from xcs_core.executors import DEFAULT_MAX_WORKERS
+        from xcs_core.executors import default_max_workers
 
-        self.max_workers = max_workers or DEFAULT_MAX_WORKERS
+        self.max_workers = max_workers or default_max_workers()
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
