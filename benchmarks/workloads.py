@@ -111,7 +111,7 @@ def ensemble_workload(n: int, peers: Peers, asyncio_only: bool = False) -> Workl
         return reduce_answers([model_async(i) for i in range(n)])
 
     async def coroutine_body() -> int:  # awaited on the Runner: its async calls run there
-        return reduce_answers([model_async(i) for i in range(n)])
+        return reduce_answers(await asyncio.gather(*(model_async(i) for i in range(n))))
 
     contenders: dict[str, Callable[[], Any]] = {}
     if n <= 8:  # n x 10 ms; at larger n its time is known without running it
