@@ -183,21 +183,31 @@ def _compile(code: types.CodeType, qualname: str, helper_cells: dict[str, Any]) 
     return Compiled(new, tuple(cells))
 
 
-_trees: dict[str, tuple[tuple[str, ...], ast.Module | None]] = {}
+_Index = dict[int, list[ast.AST]]
+_files: dict[str, tuple[tuple[str, ...], _Index | None]] = {}
 
 
-def _tree(filename: str) -> ast.Module:
-    """The parsed source file (cached while its lines stay the same)."""
+def _definitions(filename: str) -> _Index:
+    """The ``def`` and ``lambda`` nodes of a source file by first line (cached while the
+    file's lines stay the same)."""
     lines = tuple(linecache.getlines(filename))
     if not lines:
         raise _Unavailable("its source is not available (no file; a REPL or exec)")
-    hit = _trees.get(filename)
+    hit = _files.get(filename)
     if hit is None or hit[0] != lines:
+        index: _Index | None = {}
         try:
-            tree: ast.Module | None = ast.parse("".join(lines), filename)
+            tree = ast.parse("".join(lines), filename)
         except SyntaxError:
-            tree = None
-        hit = _trees[filename] = (lines, tree)
+            index = None
+        else:
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    first = node.lineno
+                    if not isinstance(node, ast.Lambda) and node.decorator_list:
+                        first = node.decorator_list[0].lineno
+                    index.setdefault(first, []).append(node)
+        hit = _files[filename] = (lines, index)
     if hit[1] is None:
         raise _Unavailable(f"{filename} does not parse")
     return hit[1]
@@ -205,7 +215,8 @@ def _tree(filename: str) -> ast.Module:
 
 def _find_def(code: types.CodeType) -> ast.AST:
     """A copy of the ``def`` or ``lambda`` node of ``code`` in its file."""
-    found = [n for n in ast.walk(_tree(code.co_filename)) if _matches(n, code)]
+    candidates = _definitions(code.co_filename).get(code.co_firstlineno, ())
+    found = [n for n in candidates if _matches(n, code)]
     if len(found) != 1:
         raise _Unavailable(f"{len(found)} definitions of {code.co_name!r} start on line "
                            f"{code.co_firstlineno}")
