@@ -63,14 +63,14 @@ class Comparison:
 
     def verdict(self) -> str:
         """The one line every comparison prints."""
-        gates = ", ".join(f"{t.metric} (-{t.percent:g}% allowed)" for t in self.thresholds)
+        gates = ", ".join(str(t) for t in self.thresholds)
         if not self.compared:
             return (f"xcs: comparison with {self.label} FAILED: none of its "
-                    f"{self.baseline_tests} test(s) ran in this run, nothing was compared")
-        outcome = (f"FAILED, {len(self.regressions)} regression(s)" if self.regressions
+                    f"{self.baseline_tests} test(s) ran, nothing was compared")
+        found = len(self.regressions)
+        outcome = (f"FAILED, {found} regression{'s' if found > 1 else ''}" if found
                    else "passed")
-        return (f"xcs: compared {len(self.compared)} test(s) with {self.label} on "
-                f"{gates}: {outcome}")
+        return f"xcs: compared {len(self.compared)} test(s) with {self.label} on {gates}: {outcome}"
 
 
 def _why(metric: str) -> str:

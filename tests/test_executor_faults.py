@@ -6,11 +6,10 @@ import sys
 import textwrap
 
 import pytest
+from conftest import line_of
 
 import xcs_core as xcs
 from xcs_core.executors.processes import WorkerDied
-
-from conftest import line_of
 
 
 @xcs.op
