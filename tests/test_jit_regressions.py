@@ -320,7 +320,7 @@ def test_memoising_helper_with_a_module_dict():
 
 def exact_type(text):
     r = llm(text)
-    return type(r) == str, type(r).__name__
+    return type(r) == str, type(r).__name__  # noqa: E721 - the spelling under test
 
 
 def test_type_of_a_result_is_its_real_type():
@@ -473,3 +473,316 @@ def test_identity_test_in_a_branch_not_taken_keeps_calls_parallel():
     peak = Peak()
     xcs.jit(never_taken_identity_branch)(4)
     assert peak.most == 4
+
+
+# -- shrunk programs found by the differential tester (tests/differential) ---------------
+# Each body is what `python -m tests.differential --shrink` printed (it runs after the fixed
+# prelude of tests/differential/prelude.py: leaf ops llm, chat, risky, ..., and LOG, TALLY,
+# MEMO, COUNT), with the seed it came from (which also picks max_workers) and its arguments.
+def _args(q, n, models, style, k):
+    return {"q": q, "n": n, "models": models,
+            "history": [{"role": "system", "content": "be brief"},
+                        {"role": "user", "content": q}],
+            "cfg": {"style": style, "k": k}}
+
+
+SHRUNK = {
+    # seed 26: hang differs
+    "dict_mutated_and_result_stored_after_call": (
+        26, _args("plan a trip", 4, ["m1", "m2"], "short", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # dict mutated after pending call
+    params2 = {"q": q, "style": cfg["style"]}
+    text1 = llm(params2)
+    params2["q"] = "changed"
+    params2["extra"] = text1
+    return {}
+"""),
+    # seed 32: jit raises TypeError: expected string or bytes-like object, got "…"
+    "helper_catches_json_error_on_result": (
+        32, _args("rate this poem", 2, ["m1", "m2"], "formal", 1), """\
+def safe_parse(reply):
+    try:
+        return json.loads(reply)
+    except json.JSONDecodeError as exc:
+        LOG.append(("not json", exc.msg))
+        return None
+
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # helper try json.loads
+    opt1 = safe_parse(llm(q))
+    flag2 = opt1 is None
+    return {}
+"""),
+    # seed 42: result differs
+    "set_of_results": (
+        42, _args("rate this poem", 7, ["m1", "m2"], "formal", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # set of results
+    moods6 = {classify(x) for x in models}
+    texts7 = sorted(moods6)
+    return {"moods6": moods6}
+"""),
+    # seed 31: jit raises TypeError: sequence item N: expected str instance, Traced found
+    "helper_fan_out_then_join": (
+        31, _args("why is the sky blue", 4, ["m1", "m2"], "short", 3), """\
+def summarize_all(texts):
+    parts = [llm("summarize: " + t) for t in texts]
+    return " / ".join(parts)
+
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # helper function with fan-out
+    text2 = summarize_all(models)
+    return {}
+"""),
+    # seed 53: jit raises TypeError: asdict() should be called on dataclass instances
+    "helper_type_check_then_asdict": (
+        53, _args("fix the bug", 16, ["m1", "m2", "m3"], "formal", 1), """\
+def describe(value):
+    if value is None:
+        return "none"
+    if type(value) == str:
+        return "str:" + value
+    return type(value).__name__
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # helper tests is None / type() on its argument
+    text1 = describe(maybe(q))
+    # dataclasses.asdict
+    record5 = extract(text1)
+    fields6 = asdict(record5)
+    num7 = record5.score + 1
+    return {}
+"""),
+    # seed 194: stand-in escapes
+    "module_dict_keyed_by_result": (
+        194, _args("why is the sky blue", 20, ["m1", "m2", "m3"], "short", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # module dict keyed by result
+    text1 = classify(q)
+    TALLY[text1] = TALLY.get(text1, 0) + 1
+    return {}
+"""),
+    # seed 257: jit raises ValueError: risky rejected "…"
+    "suppress_around_call_on_glue": (
+        257, _args("plan a trip", 0, ["m1", "m2"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # str() and slicing
+    text1 = str(n) + q[:3]
+    # contextlib.suppress
+    text2 = "suppressed"
+    with contextlib.suppress(ValueError, KeyError):
+        text2 = risky(text1)
+    return {}
+"""),
+    # seed 164: calls differs
+    "argument_list_mutated_after_call": (
+        164, _args("why is the sky blue", 11, ["m1", "m2", "m3", "m4"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # argument list mutated after pending call
+    text2 = llm(models)
+    models.append("m9")
+    return {}
+"""),
+    # seed 4: jit raises AttributeError: "…" object has no attribute "…"
+    "statistics_mean_of_filtered_scores": (
+        4, _args("why is the sky blue", 8, ["m1", "m2"], "short", 1), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # scores list filtered
+    nums2 = [score(x) for x in models if x]
+    # statistics.mean
+    stat3 = statistics.mean(nums2) if nums2 else 0
+    return {"stat3": stat3}
+"""),
+    # seed 173: jit raises KeyError: "…"
+    "suppress_after_helper_is_none": (
+        173, _args("plan a trip", 14, ["m1", "m2"], "short", 3), """\
+def lookup_or(text, default):
+    found = maybe(text)
+    return default if found is None else found
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # helper tests is None on its own result
+    text5 = lookup_or(q, "fallback")
+    # contextlib.suppress
+    text6 = "suppressed"
+    with contextlib.suppress(ValueError, KeyError):
+        text6 = risky(text5)
+    return {}
+"""),
+    # seed 29: jit raises TypeError instead of ValueError: sequence item N: expected str instance,
+    "helper_join_then_failing_call": (
+        29, _args("plan a trip", 7, ["m1", "m2", "m3"], "formal", 2), """\
+def summarize_all(texts):
+    parts = [llm("summarize: " + t) for t in texts]
+    return " / ".join(parts)
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # helper function with fan-out
+    text3 = summarize_all(models)
+    # unguarded call that may raise
+    text4 = risky(q)
+    return {}
+"""),
+    # seed 40: jit raises TypeError: keys must be str, int, float, bool or None, not Traced
+    "json_dumps_with_result_as_key": (
+        40, _args("fix the bug", 14, ["m1", "m2", "m3"], "short", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # llm call + string glue
+    text1 = llm(f"Summarize: {q}", model="m2")
+    # json.dumps result as key
+    text5 = json.dumps({text1: n}, sort_keys=True)
+    return {}
+"""),
+    # seed 65: jit does not raise RuntimeError
+    "helper_type_check_then_failing_effect": (
+        65, _args("plan a trip", 16, ["m1", "m2"], "short", 3), """\
+def describe(value):
+    if value is None:
+        return "none"
+    if type(value) == str:
+        return "str:" + value
+    return type(value).__name__
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # helper tests is None / type() on its argument
+    text3 = describe(maybe(q))
+    # effect that may raise
+    publish(text3)
+    return {}
+"""),
+    # seed 76: jit raises TypeError instead of ValueError: expected string or bytes-like object, g
+    "helper_json_then_failing_call": (
+        76, _args("plan a trip", 3, ["m1", "m2", "m3"], "short", 3), """\
+def safe_parse(reply):
+    try:
+        return json.loads(reply)
+    except json.JSONDecodeError as exc:
+        LOG.append(("not json", exc.msg))
+        return None
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # helper try json.loads
+    opt1 = safe_parse(llm(q))
+    flag2 = opt1 is None
+    # unguarded call that may raise
+    text8 = risky(q)
+    return {}
+"""),
+    # seed 93: jit raises TypeError: object of type "…" has no len()
+    "global_counter_after_get_is_none": (
+        93, _args("plan a trip", 18, ["m1", "m2", "m3"], "formal", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    global COUNT
+    # is None after d.get()
+    doc2 = fetch(q)
+    text3 = doc2.get("note")
+    if text3 is None:
+        text3 = "no note for " + doc2["title"]
+    # global counter
+    COUNT += len(text3)
+    return {}
+"""),
+    # seed 100: jit raises TypeError instead of RuntimeError: asdict() should be called on datacla
+    "asdict_then_failing_effect_in_coroutine": (
+        100, _args("rate this poem", 14, ["m1", "m2"], "formal", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # is None after await
+    text1 = await amaybe(q)
+    if text1 is None:
+        text1 = "none"
+    # dataclasses.asdict
+    record6 = extract(q)
+    fields7 = asdict(record6)
+    num8 = record6.score + 1
+    # effect that may raise
+    publish(text1)
+    return {}
+"""),
+    # seed 180: jit raises TypeError: Object of type NoneType is not JSON serializable
+    "json_dumps_after_get_is_none_in_coroutine": (
+        180, _args("plan a trip", 11, ["m1", "m2"], "short", 3), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # is None after d.get()
+    doc2 = fetch(q)
+    text3 = doc2.get("note")
+    if text3 is None:
+        text3 = "no note for " + doc2["title"]
+    # json.dumps dict
+    text4 = json.dumps({"answer": text3, "score": n})
+    return {}
+"""),
+    # seed 241: jit raises TypeError instead of RuntimeError: expected string or bytes-like object
+    "subscript_and_json_loads_then_failing_effect": (
+        241, _args("fix the bug", 16, ["m1", "m2", "m3", "m4"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # subscripting results
+    resp5 = chat([{"role": "user", "content": q}])
+    text6 = resp5["choices"][0]["message"]["content"]
+    num7 = resp5["usage"]["tokens"]
+    # json.loads(reply)
+    doc8 = json.loads(llm_json("Q: %s" % text6))
+    text9 = doc8["answer"]
+    num10 = doc8["score"]
+    texts11 = doc8["tags"]
+    # effect that may raise
+    publish(text9)
+    return {}
+"""),
+    # seed 221 on the front end: result differs (stand-ins as Counter keys)
+    "counter_of_results_from_a_generator": (
+        221, _args("plan a trip", 2, ["m1", "m2", "m3", "m4"], "formal", 1), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # Counter of results
+    tally1 = Counter(classify(x) for x in models)
+    return {"tally1": tally1}
+"""),
+    # seed 1016003 (t_memo) on the front end: stand-in escapes into an argument when the program r
+    "history_holds_no_stand_in_after_a_failure": (
+        1016003, _args("plan a trip", 1, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    # unguarded call that may raise
+    text5 = risky(q)
+    # chat history + subscripted reply
+    resp7 = chat(history)
+    text6 = resp7["choices"][0]["message"]["content"]
+    history.append({"role": "assistant", "content": text6})
+    history.append({"role": "user", "content": f"Improve: {text6}"})
+    return {}
+"""),
+}
+
+
+@pytest.fixture(scope="module")
+def runner():
+    r = Runner()
+    yield r
+    r.close()
+
+
+@pytest.mark.parametrize("name", list(SHRUNK))
+def test_shrunk_program_matches_plain_python(runner, name):
+    seed, args, body = SHRUNK[name]
+    prog = dataclasses.replace(Program.from_body(body, args, name), seed=seed)
+    report = runner.check(prog, tries=3, timeout=10)
+    assert report.diff is None, report.explain()

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             if final.diff is not None:
                 print(str(final.diff)[:1200])
             out["shrunk"][key] = {"seed": small.seed, "is_async": small.is_async,
+                                  "args": small.args,
                                   "features": small.features, "body": small.body(),
                                   "diff": None if final.diff is None else str(final.diff)}
     for r in runners:

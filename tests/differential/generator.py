@@ -42,6 +42,7 @@ class Program:
     stmts: tuple[Stmt, ...]
     returns: tuple[str, ...]
     args: dict = field(default_factory=dict, compare=False)
+    raw: str | None = None  # a stored program body (a shrunk regression), used as is
 
     @property
     def features(self) -> list[str]:
@@ -49,6 +50,8 @@ class Program:
 
     def body(self) -> str:
         """The program without the prelude: helpers and the ``program`` function."""
+        if self.raw is not None:
+            return self.raw
         out: list[str] = []
         seen: set[str] = set()
         for stmt in self.stmts:
@@ -76,6 +79,13 @@ class Program:
         if not jit:
             text = text.replace("\n@xcs.jit\n", "\n# plain Python: no @xcs.jit\n")
         return text
+
+    @classmethod
+    def from_body(cls, body: str, args: dict, name: str = "stored") -> Program:
+        """A program from its printed body (what a failure report shows)."""
+        import textwrap
+        body = textwrap.dedent(body).lstrip("\n")
+        return cls(0, "async def program(" in body, (Stmt(name, ()),), (), args, body)
 
     def without(self, index: int) -> Program:
         return replace(self, stmts=self.stmts[:index] + self.stmts[index + 1:])

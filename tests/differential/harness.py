@@ -32,7 +32,11 @@ from typing import Any
 
 import xcs_core as xcs
 from tests.differential.generator import Program
-from xcs_core.nodes import FAILED
+
+try:  # the state of a stand-in's node, to tell a failed call's stand-in apart
+    from xcs_core.nodes import FAILED
+except ImportError:  # pragma: no cover - moved by a front-end change
+    FAILED = object()
 
 try:
     from xcs_core.values import is_traced as _is_traced
@@ -99,7 +103,8 @@ def canon(x: Any, depth: int = 0) -> Any:
 def leaks(x: Any, path: str = "", depth: int = 0, seen: set | None = None) -> list[str]:
     """Paths inside ``x`` where an xcs stand-in is found (marked when its call failed)."""
     if traced(x):
-        failed = x._xcs_node.state == FAILED
+        node = getattr(x, "_xcs_node", None)
+        failed = node is not None and node.state == FAILED
         return [(path or "<top>") + (FAILED_MARK if failed else "")]
     if depth > 40:
         return []
