@@ -145,6 +145,13 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     if ctx is None:
         return fn(*args, **kwargs)
     kind = type(fn)
+    if kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
+            kind is type or type(fn.__self__) in _PLAIN_OWNERS):
+        for arg in args:  # the common case, inlined: C code with plain arguments
+            if type(arg) not in _ATOMS:
+                break
+        else:
+            return fn(*args)
     handler = _HANDLERS.get(kind) or _handler_for(kind)
     return handler(ctx, fn, args, kwargs)
 
@@ -167,7 +174,7 @@ def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
 def _plain(ctx: Any, args: tuple, kwargs: dict) -> bool:
     """Nothing to force: plain arguments, or no stand-in made yet and no iterator that
     could still produce one (a generator runs compiled code when it is consumed)."""
-    if not kwargs and _atoms(args):
+    if not kwargs and atoms(args):
         return True
     if ctx.made_pending:
         return False
@@ -176,7 +183,8 @@ def _plain(ctx: Any, args: tuple, kwargs: dict) -> bool:
         type(v) in lazy for v in kwargs.values())
 
 
-def _atoms(args: tuple) -> bool:
+def atoms(args: tuple) -> bool:
+    """True when no argument can hold a stand-in (strings, numbers, ...)."""
     for arg in args:
         if type(arg) not in _ATOMS:
             return False
@@ -331,7 +339,7 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
                 args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
                 if fn.__name__ == "update":
                     args = tuple(resolve_deep(a, "dict.update()") for a in args)
-            if stores and not _atoms(args):
+            if stores and not atoms(args):
                 _escaped(owner)
             return fn(*args, **kwargs)
         if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
@@ -414,5 +422,11 @@ _CLASSES: dict[type, Callable[..., Any]] = {
     reversed: _reference, dict: _keyed, set: _keyed, frozenset: _keyed, map: _mapping,
     filter: _mapping, type: _type,
 }
+_C_CALLABLES = frozenset({types.BuiltinFunctionType, type})
+#: Owners of builtin methods that never hold a stand-in (``str.join`` excepted below).
+_PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
+#: C callables whose handling depends on more than their arguments: never fast.
+_FAST: dict[Any, bool] = {fn: handler is _reference
+                          for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
 _CELLS = {name: types.CellType(helper) for name, helper in zip(
     compiler.HELPERS, (call, force, key, store, stored, guard))}

@@ -147,7 +147,6 @@ class Context:
         is_async = getattr(fn, "is_async", False) and _get_running_loop() is not None
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-            self.made_pending = True
             value = self._wrap(node, _record(node))
             return Ready(value) if is_async else value
         self.check_failed()
@@ -155,7 +154,8 @@ class Context:
                   else _GUARDED if intrinsics.guarded() else "")
         if not reason:
             found: dict[int, Node] = {}
-            args = walk.snapshot(args, found) if args else args
+            if not intrinsics.atoms(args):
+                args = walk.snapshot(args, found)
             kwargs = walk.snapshot(kwargs, found) if kwargs else kwargs
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect, found)
             if cost.cheap(key or target) and all(d.state == DONE for d in node.inputs):
@@ -192,6 +192,7 @@ class Context:
         """A stand-in for a recorded value; ``None`` and classes stay raw so ``is`` works."""
         if value is None or isinstance(value, type):
             return value
+        self.made_pending = True
         return Traced(node)
 
     def wait_all(self) -> None:
