@@ -770,6 +770,20 @@ async def program(q, n, models, history, cfg):
     history.append({"role": "user", "content": f"Improve: {text6}"})
     return {}
 """),
+    # seed 1843 on the front end (intermittent): a stand-in left in an argument after a failure
+    "history_holds_no_stand_in_after_a_failure_sync": (
+        1843, _args("plan a trip", 12, ["m1", "m2"], "short", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    # unguarded call that may raise
+    text1 = risky(q)
+    # chat history + subscripted reply
+    resp3 = chat(history)
+    text2 = resp3["choices"][0]["message"]["content"]
+    history.append({"role": "assistant", "content": text2})
+    history.append({"role": "user", "content": f"Improve: {text2}"})
+    return {"text1": text1}
+"""),
 }
 
 
