@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 from xcs_core import intrinsics, runtime
+from xcs_core import leaves as leaves_module
 from xcs_core import values as values_module
 from xcs_core.errors import XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
+from xcs_core.leaves import Leaves
 from xcs_core.nodes import Node
 from xcs_core.values import Traced
 
@@ -177,9 +179,22 @@ class JitFunction:
     """A function whose leaf calls run in parallel where the dataflow allows."""
 
     def __init__(self, fn: Callable[..., Any], executor: str | None,
-                 max_workers: int | None) -> None:
+                 max_workers: int | None, leaves: Leaves | None = None) -> None:
         functools.update_wrapper(self, fn)
         self.fn, self.executor, self.max_workers = fn, executor, max_workers
+        self.leaves = leaves
+        self._watched = False  # the first run times its calls (see xcs_core.leaves)
+
+    def _run_options(self, override: Mapping[str, Any]) -> dict[str, Any]:
+        """What ``runtime.run`` takes besides the call: observer, around, leaves, watch."""
+        leaves = self.leaves
+        extra = override.get("leaves")
+        if extra is not None:
+            leaves = extra if leaves is None else Leaves([*leaves.specs, *extra.specs])
+        watch = "" if self._watched else self.__qualname__
+        self._watched = True
+        return {"observer": override.get("observer"), "around": override.get("around"),
+                "leaves": leaves, "watch": watch}
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
@@ -212,7 +227,7 @@ class JitFunction:
                 "waiting for its async calls would block that loop; use "
                 f"'await {self.__name__}.aio(...)' instead")
         return runtime.run(intrinsics.twin_of(self.fn), args, kwargs, executor,
-                    override.get("observer"), override.get("around"))
+                           **self._run_options(override))
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Await the jitted call from a coroutine: it runs on a worker thread, so the
@@ -245,7 +260,7 @@ class AsyncJitFunction(JitFunction):
         if executor.name == "asyncio":
             executor = executor.on_loop(loop)
         body = functools.partial(runtime.run, _drive(intrinsics.twin_of(self.fn)), args, kwargs,
-                                 executor, override.get("observer"), override.get("around"))
+                                 executor, **self._run_options(override))
         return await loop.run_in_executor(None, body)
 
 
@@ -256,23 +271,29 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
     return drive
 
 
-def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None) -> Any:
+def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None,
+        leaves: Any = None) -> Any:
     """Run the leaf calls of ``fn`` (a function or ``Operator`` class) in parallel.
 
     Results, exceptions and the order of effects are those of plain Python;
     see ``docs/execution.md``.  ``executor`` and ``max_workers`` set this
     function's defaults; ``xcs.execution(...)`` overrides them in a scope.
+    ``leaves`` lists functions, bound methods, classes (any method of their
+    instances) or module names (``"httpx"``) whose calls, made from this
+    function's code, are leaf calls as if wrapped with ``xcs.op``.
     """
     if executor is not None:
         validate_executor(executor, "jit(executor=...)")
     if max_workers is not None:
         validate_max_workers(max_workers, "jit(max_workers=...)")
+    if not isinstance(leaves, (Leaves, type(None))):
+        leaves = Leaves(leaves) or None
     if fn is None:
-        return lambda f: jit(f, executor=executor, max_workers=max_workers)
+        return lambda f: jit(f, executor=executor, max_workers=max_workers, leaves=leaves)
     if isinstance(fn, type):
         if not issubclass(fn, Operator):
             raise TypeError(f"xcs.jit: a class must subclass xcs.Operator, got {fn.__qualname__}")
-        fn.__xcs_jit__ = JitFunction(fn.forward, executor, max_workers)
+        fn.__xcs_jit__ = JitFunction(fn.forward, executor, max_workers, leaves)
         return fn
     if not callable(fn):
         raise TypeError(f"xcs.jit: expected a function or an Operator class, got "
@@ -283,8 +304,8 @@ def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None 
                       f"Python: {reason}", XcsWarning, stacklevel=2)
         return fn
     if inspect.iscoroutinefunction(fn):
-        return AsyncJitFunction(fn, executor, max_workers)
-    return JitFunction(fn, executor, max_workers)
+        return AsyncJitFunction(fn, executor, max_workers, leaves)
+    return JitFunction(fn, executor, max_workers, leaves)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -303,9 +324,11 @@ def _untraceable(fn: Any) -> str:
 @contextmanager
 def execution(executor: str | None = None, max_workers: int | None = None,
               observer: Callable[[runtime.Context], None] | None = None,
-              around: Callable[[Node], Any] | None = None) -> Iterator[None]:
+              around: Callable[[Node], Any] | None = None, leaves: Any = None
+              ) -> Iterator[None]:
     """Switch every jitted call in this scope to ``executor`` / ``max_workers``.
 
+    ``leaves`` adds leaf callees (as ``jit(leaves=...)``) to every jitted call.
     ``observer(ctx)`` is called after each jitted run with its context (the
     runtime nodes, timings and workers), e.g. to draw a timeline.
     ``around(node)`` returns a context manager entered on the worker thread
@@ -315,10 +338,12 @@ def execution(executor: str | None = None, max_workers: int | None = None,
         validate_executor(executor, "execution(executor=...)")
     if max_workers is not None:
         validate_max_workers(max_workers, "execution(max_workers=...)")
+    if leaves is not None and not isinstance(leaves, Leaves):
+        leaves = Leaves(leaves, "execution(leaves=...)") or None
     new = dict(_settings.get())
     new.update({k: v for k, v in (("executor", executor), ("max_workers", max_workers),
-                                  ("observer", observer), ("around", around))
-                if v is not None})
+                                  ("observer", observer), ("around", around),
+                                  ("leaves", leaves)) if v is not None})
     token = _settings.set(types.MappingProxyType(new))
     try:
         yield
@@ -338,3 +363,4 @@ def value(obj: Any) -> Any:
 
 
 intrinsics.PASS_THROUGH.add(value)
+leaves_module.install(op)

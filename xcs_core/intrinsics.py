@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 import types
 import warnings
 import weakref
@@ -144,6 +145,8 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     ctx = _state.ctx
     if ctx is None:
         return fn(*args, **kwargs)
+    if ctx.extra:
+        return _extra(ctx, fn, args, kwargs)
     kind = type(fn)
     if kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
             kind is type or type(fn.__self__) in _PLAIN_OWNERS):
@@ -154,6 +157,22 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             return fn(*args)
     handler = _HANDLERS.get(kind) or _handler_for(kind)
     return handler(ctx, fn, args, kwargs)
+
+
+def _extra(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """``call`` with leaves given (``jit(leaves=...)``) or on a watched first run."""
+    if ctx.leaves is not None:
+        hit = ctx.leaves.match(fn)
+        if hit is not None:
+            op, owner = hit
+            return op.__xcs_dispatch__(ctx, args if owner is None else (owner, *args), kwargs)
+    kind = type(fn)
+    handler = _HANDLERS.get(kind) or _handler_for(kind)
+    if ctx.watch is None or handler is _dispatch:
+        return handler(ctx, fn, args, kwargs)
+    frame = sys._getframe(2)
+    return ctx.watch.timed(fn, (frame.f_code.co_filename, frame.f_lineno),
+                           lambda: handler(ctx, fn, args, kwargs))
 
 
 def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:

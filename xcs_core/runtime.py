@@ -34,6 +34,7 @@ from typing import Any
 from xcs_core import cost, intrinsics, sites, values, walk
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
+from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
 from xcs_core.nodes import (
     DONE,
     FAILED,
@@ -99,6 +100,10 @@ class Context:
         self.nodes: list[Node] | None = [] if keep or mode == RECORD else None
         self.count = 0
         self.made_pending = False  # has a stand-in been handed out (else nothing to force)
+        self.leaf_calls = 0
+        self.leaves: Leaves | None = None  # callees whose calls are leaf calls (jit(leaves=))
+        self.watch: Watch | None = None  # times the calls of a watched first run
+        self.extra = False  # either of the two: compiled calls take the slower path
         # containers that received a pending value: the boundary makes them concrete
         self.escapes: dict[int, Any] = {}
 
@@ -141,6 +146,7 @@ class Context:
         ``compiled`` is False when code xcs did not compile made the call: that
         code could observe a pending value unseen, so the call runs at once.
         """
+        self.leaf_calls += 1
         frame = sites.user_frame()
         site = sites.site_of(frame)
         # an async op gives an awaitable where plain Python would (a loop is running)
@@ -349,12 +355,18 @@ def _value_if_done(proxy: Traced) -> Any:
 # -- the jit boundary ------------------------------------------------------------------
 def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
          observer: Callable[[Context], None] | None,
-         around: Callable[[Node], Any] | None = None) -> Any:
+         around: Callable[[Node], Any] | None = None, leaves: Leaves | None = None,
+         watch: str = "") -> Any:
     """Run ``fn`` (compiled) under a fresh run-mode context on ``executor``: the jit
-    boundary, which returns and leaves behind concrete values only."""
+    boundary, which returns and leaves behind concrete values only.
+
+    ``leaves`` makes calls of those callees leaf calls; ``watch`` (the function's
+    name, on its first run) times its calls and warns if it made no leaf call."""
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
                       getattr(executor, "start", None))
     ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)
+    ctx.leaves, ctx.watch = leaves, (Watch() if watch else None)
+    ctx.extra = ctx.leaves is not None or ctx.watch is not None
     error: BaseException | None = None
     out: Any = None
     with _activate(ctx):
@@ -365,6 +377,8 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
             error = exc
         sched.wait_all()
+    if ctx.watch is not None and ctx.leaf_calls == 0 and error is None:
+        warn_no_leaf_calls(watch, ctx.watch)
     if observer is not None:
         observer(ctx)
     failed = sched.first_failure()

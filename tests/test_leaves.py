@@ -1,0 +1,116 @@
+"""Leaf calls without editing the callee (``leaves=``), and the warning that suggests them."""
+
+import threading
+import time
+import warnings
+
+import pytest
+
+import xcs_core as xcs
+
+lock = threading.Lock()
+flight = {"now": 0, "peak": 0}
+
+
+class Client:
+    """An SDK-style client: nobody decorates its methods with ``@xcs.op``."""
+
+    def __init__(self, fail_on=None):
+        self.fail_on = fail_on
+
+    def complete(self, prompt):
+        with lock:
+            flight["now"] += 1
+            flight["peak"] = max(flight["peak"], flight["now"])
+        time.sleep(0.02)
+        with lock:
+            flight["now"] -= 1
+        if prompt == self.fail_on:
+            raise RuntimeError(f"rate limited on {prompt}")
+        return f"answer to {prompt}"
+
+
+PROMPTS = ["a", "b", "c", "d"]
+
+
+def ensemble(client):
+    answers = [client.complete(p) for p in PROMPTS]
+    return " / ".join(answers)
+
+
+def guarded(client):
+    try:
+        return client.complete("x")
+    except RuntimeError as exc:
+        return f"caught {exc}"
+
+
+def run(fn, *args):
+    flight["peak"] = 0
+    return fn(*args), flight["peak"]
+
+
+@pytest.mark.parametrize("leaves", [[Client.complete], [Client], [Client.__module__]],
+                         ids=["method", "class", "module"])
+def test_leaves_make_a_client_ensemble_parallel_with_identical_results(leaves):
+    client = Client()
+    plain, plain_peak = run(ensemble, client)
+    jitted, peak = run(xcs.jit(ensemble, leaves=leaves), client)
+    assert jitted == plain and plain_peak == 1
+    assert peak == len(PROMPTS)
+
+
+def test_a_bound_method_is_a_leaf_for_that_client():
+    client = Client()
+    assert run(xcs.jit(ensemble, leaves=[client.complete]), client) == (
+        ensemble(client), len(PROMPTS))
+
+
+def test_leaf_exceptions_are_those_of_plain_python():
+    failing = Client(fail_on="c")
+    with pytest.raises(RuntimeError, match="rate limited on c"):
+        xcs.jit(ensemble, leaves=[Client])(failing)
+    assert xcs.jit(guarded, leaves=[Client])(Client(fail_on="x")) == "caught rate limited on x"
+
+
+def test_calls_of_a_library_module_become_leaves():
+    def naps():
+        return [time.sleep(0.02) for _ in range(4)]
+
+    seen = []
+    with xcs.execution(observer=lambda ctx: seen.append(ctx.leaf_calls)):
+        assert xcs.jit(naps, leaves=["time"])() == [None] * 4
+        with pytest.warns(xcs.XcsWarning, match="naps made no leaf call"):
+            assert xcs.jit(naps)() == [None] * 4
+    assert seen == [4, 0]
+
+
+def test_execution_scope_adds_leaves():
+    client = Client()
+    jitted = xcs.jit(ensemble)
+    with xcs.execution(leaves=[Client.complete]):
+        out, peak = run(jitted, client)
+    assert out == ensemble(client) and peak == len(PROMPTS)
+
+
+def test_first_run_without_leaf_calls_warns_once_naming_the_slow_call_and_the_fix():
+    jitted = xcs.jit(ensemble)
+    client = Client()
+    with pytest.warns(xcs.XcsWarning) as record:
+        jitted(client)
+    text = str(record[0].message)
+    line = ensemble.__code__.co_firstlineno + 1
+    assert "ensemble made no leaf call" in text
+    assert f"Client.complete at tests/test_leaves.py:{line}: 4 call(s)" in text
+    assert "complete = xcs.op(client.complete)" in text and "leaves=[client.complete]" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jitted(client)  # once per function
+
+
+def test_bad_leaves_name_the_item():
+    with pytest.raises(TypeError, match=r"jit\(leaves=...\): item 1 is 42 \(int\)"):
+        xcs.jit(ensemble, leaves=[Client, 42])
+    with pytest.raises(TypeError, match=r"execution\(leaves=...\): item 0 is 'no such'"):
+        with xcs.execution(leaves=["no such"]):
+            pass
