@@ -374,9 +374,16 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
             out = fn(*args, **kwargs)
         except DeferredFailure:
             pass
+        except (KeyboardInterrupt, SystemExit):
+            sched.interrupt()  # as plain Python: stop now, wait for nothing
+            raise
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
             error = exc
-        sched.wait_all()
+        try:
+            sched.wait_all()
+        except BaseException:  # Ctrl-C while waiting for the last calls
+            sched.interrupt()
+            raise
     if ctx.watch is not None and ctx.leaf_calls == 0 and error is None:
         warn_no_leaf_calls(watch, ctx.watch)
     if observer is not None:

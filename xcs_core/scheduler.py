@@ -296,6 +296,17 @@ class Scheduler:
             node.state = RUNNING
         self._finish(node, *self._execute(node))
 
+    def interrupt(self) -> None:
+        """Stop starting work (Ctrl-C): every queued and future node is cancelled; calls
+        already running finish on their own threads, and nobody waits for them."""
+        with self.cond:
+            self.failed_seq = -1
+            for _, _, node in self._heap:
+                if node.state == QUEUED:
+                    self._fail_locked(node, Cancelled())
+            self._heap.clear()
+            self.cond.notify_all()
+
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
         with self.cond:
