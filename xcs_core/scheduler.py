@@ -131,15 +131,21 @@ class Scheduler:
             heapq.heappush(self._heap, (-node.height, node.seq, node))
 
     def _pump_locked(self) -> None:
-        while self._running < self.max_workers:
+        """Start what is ready: async calls hold no thread, so they start at once (straight
+        to the loop, no thread hop); sync calls take one of ``max_workers`` slots."""
+        while self._heap:
             node = self._claim_locked()
             if node is None:
                 return
-            self._running += 1
             if self._is_async(node):
-                self._to_start.append(node)  # straight to the loop, no thread hop
-            else:
+                self._to_start.append(node)
+            elif self._running < self.max_workers:
+                self._running += 1
                 self._submit(lambda node=node: self._work(node))
+            else:
+                node.state = QUEUED
+                heapq.heappush(self._heap, (-node.height, node.seq, node))
+                return
 
     def _start_ready(self) -> None:
         """Start async calls the pump released (outside the lock: arguments may wait)."""
@@ -158,6 +164,10 @@ class Scheduler:
         try:
             while node is not None:
                 if self._is_async(node):
+                    with self.cond:  # async calls hold no slot: this thread's is free
+                        self._running -= 1
+                        self._pump_locked()
+                    self._start_ready()
                     self._start_async(node)  # the loop finishes it; this thread moves on
                     return
                 if self._around is None:
@@ -186,9 +196,7 @@ class Scheduler:
     def _after_async(self, node: Node, value: Any, exc: BaseException | None) -> None:
         """Runs on the event loop: record the result, hand follow-up work to the pool."""
         ended(node, exc is not None)
-        follow = self._finish(node, value, exc, dispatched=True)
-        if follow is not None:  # never run a leaf call on the loop thread
-            self._submit(lambda: self._work(follow))
+        self._finish(node, value, exc)  # what it made ready is started by the pump
 
     def _execute(self, node: Node) -> tuple[Any, BaseException | None]:
         """Leaf calls go through the executor's ``call``; glue always runs here."""

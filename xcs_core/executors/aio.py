@@ -11,7 +11,10 @@ its own thread, so sync calls never block the loop.
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -61,13 +64,76 @@ class AsyncioExecutor(_OnLoop, OffloadExecutor):
 def start_on(loop: asyncio.AbstractEventLoop, coroutine_function: Callable[..., Any],
              args: tuple, kwargs: dict, done: Callable[[Any, BaseException | None], None]
              ) -> None:
-    """Schedule a coroutine on ``loop``; ``done(value, exc)`` runs there when it ends."""
-    def finished(future: Any) -> None:
-        exc = future.exception()
-        done(None if exc else future.result(), exc)
+    """Schedule a coroutine on ``loop``; ``done(value, exc)`` runs there when it ends.
 
-    future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), loop)
-    future.add_done_callback(finished)
+    Starts are queued per loop and the loop is woken once per batch, not once per
+    call: a fan-out of N async calls costs one cross-thread wake-up, not N."""
+    starts = _starts.get(loop)
+    if starts is None:
+        with _starts_lock:
+            starts = _starts.get(loop) or _starts.setdefault(loop, _Starts(loop))
+    starts.add((coroutine_function, args, kwargs, done))
+
+
+class _Starts:
+    """The async calls waiting to be started on one loop (see ``start_on``)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: collections.deque[tuple[Any, tuple, dict, Any]] = collections.deque()
+        self.lock = threading.Lock()
+        self.scheduled = False
+
+    def add(self, item: tuple[Any, tuple, dict, Any]) -> None:
+        with self.lock:
+            self.queue.append(item)
+            if self.scheduled:
+                return
+            self.scheduled = True
+        try:
+            if _running_loop() is self.loop:
+                self.loop.call_soon(self.drain)
+            else:
+                self.loop.call_soon_threadsafe(self.drain)
+        except RuntimeError:  # the loop is closed: fail what waits, as a call would
+            self.scheduled = False
+            self._fail_all(RuntimeError("xcs: the event loop for async calls is closed"))
+
+    def drain(self) -> None:
+        """Runs on the loop: start every queued call as a task."""
+        with self.lock:
+            items, self.queue = self.queue, collections.deque()
+            self.scheduled = False
+        for coroutine_function, args, kwargs, done in items:
+            try:
+                task = self.loop.create_task(coroutine_function(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
+                done(None, exc)
+                continue
+            task.add_done_callback(functools.partial(_finished, done))
+
+    def _fail_all(self, exc: BaseException) -> None:
+        with self.lock:
+            items, self.queue = self.queue, collections.deque()
+        for *_, done in items:
+            done(None, exc)
+
+
+def _finished(done: Callable[[Any, BaseException | None], None], task: Any) -> None:
+    if task.cancelled():
+        done(None, asyncio.CancelledError())
+        return
+    exc = task.exception()
+    done(None if exc else task.result(), exc)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    return asyncio._get_running_loop()
+
+
+_starts_lock = threading.Lock()
+_starts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Starts] = (
+    weakref.WeakKeyDictionary())
 
 
 def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple,
