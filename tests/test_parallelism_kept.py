@@ -6,19 +6,29 @@ import time
 
 import xcs_core as xcs
 
-lock = threading.Lock()
-flight = {"now": 0, "peak": 0}
+lock = threading.Condition()
+flight = {"now": 0, "peak": 0, "expect": 1}
 
 
-def _enter():
+def _enter(wait=True):
+    """Count this call in flight, and wait (up to 2 s) until the expected number of calls
+    are in flight together: overlap is proven by the peak, whatever the machine's load.
+    (An async call does not wait here: it would block its event loop.)"""
     with lock:
         flight["now"] += 1
         flight["peak"] = max(flight["peak"], flight["now"])
+        lock.notify_all()
+        if wait:
+            lock.wait_for(lambda: flight["peak"] >= flight["expect"], timeout=2)
 
 
 def _leave():
     with lock:
         flight["now"] -= 1
+
+
+def expect(n):
+    flight["peak"], flight["expect"] = 0, n
 
 
 @xcs.op
@@ -42,17 +52,18 @@ def ensemble():
 
 
 def test_subscripting_results_stays_parallel_on_the_hundredth_call():
+    expect(1)
     for _ in range(99):
         ensemble()
-    flight["peak"] = 0
+    expect(len(MODELS))
     assert ensemble() == [f"answer from {m}" for m in MODELS]
     assert flight["peak"] == len(MODELS)
 
 
 @xcs.op
 async def agent(model, prompt):
-    _enter()
-    await asyncio.sleep(0.01)
+    _enter(wait=False)
+    await asyncio.sleep(0.05)
     _leave()
     return f"{model}: {prompt}"
 
@@ -69,7 +80,7 @@ async def mixture(prompt):
 
 
 def test_gather_over_the_users_coroutines_runs_their_leaf_calls_at_once():
-    flight["peak"] = 0
+    expect(len(MODELS))
     out = asyncio.run(mixture("q"))
     assert out == asyncio.run(mixture.fn("q"))
     assert flight["peak"] == len(MODELS)
@@ -92,9 +103,10 @@ def with_an_identity_test_in_a_branch_never_taken(keys, check):
 
 
 def test_an_identity_test_in_a_branch_not_taken_costs_no_parallelism():
-    flight["peak"] = 0
+    expect(6)
     assert with_an_identity_test_in_a_branch_never_taken(range(6), False) == 6
     assert flight["peak"] == 6
+    expect(1)
     assert with_an_identity_test_in_a_branch_never_taken(range(4), True) == [
         {"key": 0}, {"key": 2}]
 
@@ -106,7 +118,7 @@ def joined_from_a_generator():
 
 
 def test_generators_consumed_whole_by_c_code_dispatch_every_call_first():
-    flight["peak"] = 0
+    expect(len(MODELS))
     assert joined_from_a_generator() == joined_from_a_generator.fn()
     assert flight["peak"] == len(MODELS)
 
