@@ -18,11 +18,39 @@ def _graph() -> ComputationGraph:
 
 def test_dependencies_users_and_levels():
     g = _graph()
-    assert g.dependencies(4) == (2, 3)
-    assert set(g.users(0)) == {1, 2}
-    assert g.topological_levels() == [[0], [1, 2], [3], [4]]
-    assert g.independent_sets() == [[1, 2]]
+    assert g.dependencies(g[4]) == (g[2], g[3]) == g.dependencies(4)
+    assert g.users(g[0]) == (g[1], g[2])
+    assert [[op.id for op in level] for level in g.topological_levels()] == [
+        [0], [1, 2], [3], [4]]
+    assert g.independent_sets() == [[g[1], g[2]]]
     assert [op.id for op in g.calls()] == [1, 2, 4]
+
+
+def test_a_call_prints_its_constant_arguments_and_keywords():
+    ops = [Operation(0, OpKind.INPUT, "arg0", outputs=(ValueRef(0),)),
+           Operation(1, OpKind.CALL, "ask", (ValueRef(0),), (ValueRef(1),), args=("'a'", "%0")),
+           Operation(2, OpKind.CALL, "ask", (ValueRef(0),), (ValueRef(2),),
+                     args=("'b'", "%0", "temperature=0.5"))]
+    g = ComputationGraph(ops)
+    assert "%1 = call[1] ask('a', %0)" in str(g)
+    assert "%2 = call[2] ask('b', %0, temperature=0.5)" in str(g)
+    assert ComputationGraph.from_json(g.to_json()) == g
+    assert repr(g[1]) == "<Operation %1 = call[1] ask('a', %0)>"
+
+
+def test_a_traced_graph_records_what_each_call_was_given():
+    import xcs_core as xcs
+
+    @xcs.op
+    def ask(model, prompt, temperature=0.0):
+        return f"{model}:{prompt}"
+
+    def program(q):
+        return [ask("a", q), ask("b", q, temperature=0.5), ask(["x", 1], None)]
+
+    text = str(xcs.trace(program, "q").graph)
+    assert "ask('a', %0)" in text and "ask('b', %0, temperature=0.5)" in text
+    assert "ask(['x', 1], None)" in text
 
 
 def test_ssa_violation_is_rejected_with_the_operation_named():

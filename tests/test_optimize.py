@@ -45,9 +45,9 @@ def _call_reachability(graph: ComputationGraph) -> set[tuple[str, str]]:
     for op in graph:
         acc: set[int] = set()
         for d in graph.dependencies(op):
-            acc |= reach[d]
-            if graph[d].kind is OpKind.CALL:
-                acc.add(d)
+            acc |= reach[d.id]
+            if d.kind is OpKind.CALL:
+                acc.add(d.id)
         reach[op.id] = acc
     key = {op.id: (op.id, op.target) for op in graph}
     return {(key[a], key[op.id]) for op in graph.calls() for a in reach[op.id]}

@@ -69,11 +69,11 @@ def test_value_derived_from_a_result_keeps_its_dependency():
     assert not result.sync_points
     chain, frontier = set(), list(g.dependencies(second))
     while frontier:
-        op_id = frontier.pop()
-        chain.add(op_id)
-        frontier.extend(g.dependencies(op_id))
-    assert first.id in chain
-    assert {g[i].kind for i in chain} == {OpKind.CALL, OpKind.GLUE, OpKind.INPUT}
+        op = frontier.pop()
+        chain.add(op)
+        frontier.extend(g.dependencies(op))
+    assert first in chain
+    assert {op.kind for op in chain} == {OpKind.CALL, OpKind.GLUE, OpKind.INPUT}
 
 
 @xcs.op
@@ -119,8 +119,8 @@ def test_effectful_pair_is_kept_in_program_order():
     g = xcs.trace(two_writes, "q").graph
     assert effects == ["a=q:1", "b=q:2"]
     w1, w2 = [op for op in g.calls() if op.effect]
-    assert w1.id in g.dependencies(w2)  # the second write waits for the first
-    assert set(g.dependencies(w1)) >= {op.id for op in g.calls()[:2]}
+    assert w1 in g.dependencies(w2)  # the second write waits for the first
+    assert set(g.dependencies(w1)) >= set(g.calls()[:2])
 
 
 @dataclass

@@ -160,8 +160,8 @@ def _analyze(graph: ComputationGraph) -> Analysis:
         for ref in op.inputs:
             use_def[ref.id][1].append(op.id)
         data = {use_def[r.id][0] for r in op.inputs}
-        control[op.id] = tuple(d for d in graph.dependencies(op) if d not in data)
-        deps = graph.dependencies(op)
+        deps = [d.id for d in graph.dependencies(op)]
+        control[op.id] = tuple(d for d in deps if d not in data)
         best = max(deps, key=lambda d: longest[d], default=None)
         longest[op.id] = op.duration + (longest[best] if best is not None else 0.0)
         via[op.id] = best

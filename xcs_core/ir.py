@@ -12,6 +12,14 @@ Design
 * ``ComputationGraph`` keeps operations in program order, which is always a
   topological order: an operation can only read values defined before it.
   ``lint()`` checks exactly that, plus SSA (one definition per value).
+* The graph answers in its own vocabulary: ``dependencies(op)``, ``users(op)``,
+  ``independent_sets()`` and ``topological_levels()`` return operations (their
+  ids are one attribute away, ``op.id``), as torch.fx's nodes do.
+* A call prints its arguments as written (``args``): ``%3`` for a value of the
+  graph, a short ``repr`` for a constant, ``name=...`` for a keyword, so
+  ``ask('a', %0)`` and ``ask('b', %0)`` read differently.  A graph whose
+  arguments were not kept (a jitted run drops them as calls finish) prints
+  the values it reads.
 
 The graph is plain data: it prints one line per operation (``str(graph)``),
 renders to Graphviz DOT, and round-trips through JSON.  Analyses live in
@@ -74,6 +82,8 @@ class Operation:
     site: str = ""
     effect: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: the arguments as written, rendered (``None``: not recorded; ``inputs`` are printed)
+    args: tuple[str, ...] | None = None
 
     @property
     def duration(self) -> float:
@@ -82,11 +92,14 @@ class Operation:
 
     def __str__(self) -> str:
         outs = ", ".join(map(str, self.outputs)) or "_"
-        args = ", ".join(map(str, self.inputs))
+        args = ", ".join(map(str, self.inputs) if self.args is None else self.args)
         ctrl = f" after {list(self.control)}" if self.control else ""
         eff = " !effect" if self.effect else ""
         site = f"  # {self.site}" if self.site else ""
         return f"{outs} = {self.kind.value}[{self.id}] {self.target}({args}){ctrl}{eff}{site}"
+
+    def __repr__(self) -> str:
+        return f"<Operation {self}>"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +112,7 @@ class Operation:
             "site": self.site,
             "effect": self.effect,
             "meta": dict(self.meta),
+            **({} if self.args is None else {"args": list(self.args)}),
         }
 
     @classmethod
@@ -113,6 +127,7 @@ class Operation:
             site=str(data.get("site", "")),
             effect=bool(data.get("effect", False)),
             meta=dict(data.get("meta", {})),
+            args=None if data.get("args") is None else tuple(map(str, data["args"])),
         )
 
 
@@ -128,8 +143,8 @@ class ComputationGraph:
         self.outputs: tuple[ValueRef, ...] = tuple(outputs)
         self._by_id: dict[int, Operation] = {}
         self._producer: dict[int, int] = {}
-        self._deps: dict[int, tuple[int, ...]] = {}
-        self._users: dict[int, list[int]] = {}
+        self._deps: dict[int, tuple[Operation, ...]] = {}
+        self._users: dict[int, list[Operation]] = {}
         self._index()
 
     # -- construction -------------------------------------------------------
@@ -152,10 +167,10 @@ class ComputationGraph:
                     raise GraphError(f"{op}: redefines {ref} (SSA: one definition per value)")
                 self._producer[ref.id] = op.id
             self._by_id[op.id] = op
-            self._deps[op.id] = tuple(deps)
+            self._deps[op.id] = tuple(self._by_id[d] for d in deps)
             self._users[op.id] = []
             for d in deps:
-                self._users[d].append(op.id)
+                self._users[d].append(op)
         for ref in self.outputs:
             if ref.id not in self._producer:
                 raise GraphError(f"graph output {ref} is not defined by any operation")
@@ -185,34 +200,35 @@ class ComputationGraph:
     def producer(self, ref: ValueRef) -> Operation:
         return self._by_id[self._producer[ref.id]]
 
-    def dependencies(self, op: Operation | int) -> tuple[int, ...]:
-        """Ids of the operations ``op`` must wait for (data and control edges)."""
+    def dependencies(self, op: Operation | int) -> tuple[Operation, ...]:
+        """The operations ``op`` must wait for (data and control edges), in program order
+        of first use.  ``op`` may be given as an operation or its id."""
         return self._deps[op if isinstance(op, int) else op.id]
 
-    def users(self, op: Operation | int) -> tuple[int, ...]:
-        """Ids of the operations that wait for ``op``."""
+    def users(self, op: Operation | int) -> tuple[Operation, ...]:
+        """The operations that wait for ``op``, in program order."""
         return tuple(self._users[op if isinstance(op, int) else op.id])
 
-    def topological_levels(self) -> list[list[int]]:
+    def topological_levels(self) -> list[list[Operation]]:
         """ASAP levels over all operations: level(op) = 1 + max(level(deps))."""
         level: dict[int, int] = {}
-        levels: list[list[int]] = []
+        levels: list[list[Operation]] = []
         for op in self._ops:
-            lv = 1 + max((level[d] for d in self._deps[op.id]), default=-1)
+            lv = 1 + max((level[d.id] for d in self._deps[op.id]), default=-1)
             level[op.id] = lv
             if lv == len(levels):
                 levels.append([])
-            levels[lv].append(op.id)
+            levels[lv].append(op)
         return levels
 
-    def independent_sets(self) -> list[list[int]]:
+    def independent_sets(self) -> list[list[Operation]]:
         """Groups of two or more leaf calls that may run at the same time.
 
         Calls are levelled by the number of calls on the longest path that
         reaches them (glue, inputs and serialization points cost nothing), so
         two calls in one group never depend on each other.
         """
-        return [ids for ids in call_levels(self) if len(ids) > 1]
+        return [[self._by_id[i] for i in ids] for ids in call_levels(self) if len(ids) > 1]
 
     # -- rendering ----------------------------------------------------------
     def __str__(self) -> str:
@@ -233,8 +249,8 @@ class ComputationGraph:
         for op in self._ops:
             data = {self._producer[r.id] for r in op.inputs}
             for d in self._deps[op.id]:
-                style = "" if d in data else " [style=dashed]"
-                out.append(f"  n{d} -> n{op.id}{style};")
+                style = "" if d.id in data else " [style=dashed]"
+                out.append(f"  n{d.id} -> n{op.id}{style};")
         out.append("}")
         return "\n".join(out)
 
@@ -275,7 +291,7 @@ def call_levels(graph: ComputationGraph) -> list[list[int]]:
     level: dict[int, int] = {}
     groups: list[list[int]] = []
     for op in graph:
-        base = max((level[d] for d in graph.dependencies(op)), default=0)
+        base = max((level[d.id] for d in graph.dependencies(op)), default=0)
         if op.kind is OpKind.CALL:
             while len(groups) <= base:
                 groups.append([])

@@ -162,5 +162,43 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
         ops.append(Operation(node.seq, node.kind, node.target,
                              tuple(ValueRef(d.seq) for d in inputs), outs,
                              tuple(control), sites.format_site(node.site) if node.site else "",
-                             node.effect, meta))
+                             node.effect, meta, _written(node)))
     return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
+
+
+_SHOWN = 40  # characters of one constant argument shown in a printed graph
+_ITEMS = 6  # items of a list, tuple or dict argument shown
+
+
+def _written(node: Node) -> tuple[str, ...] | None:
+    """A recorded call's arguments as written, for printing (``ask('a', %0)``).
+
+    ``None`` for other operations, and for a jitted run's calls (finished calls
+    drop their arguments, so they are no longer there to print)."""
+    if node.kind is not OpKind.CALL or getattr(node.owner, "mode", "") != "record":
+        return None
+    return (*map(_show, node.args), *(f"{k}={_show(v)}" for k, v in node.kwargs.items()))
+
+
+def _show(value: Any, depth: int = 0) -> str:
+    """``%N`` for a value of the graph, else a short repr (never a user ``__repr__``
+    beyond atoms: it could be slow, or look at a pending value)."""
+    kind = type(value)
+    if kind is Traced:
+        return f"%{value._xcs_node.seq}"
+    if kind in (list, tuple) and depth < 2:
+        shown = [_show(v, depth + 1) for v in value[:_ITEMS]] + ["..."] * (len(value) > _ITEMS)
+        text = ", ".join(shown) + ("," if kind is tuple and len(value) == 1 else "")
+        text = f"[{text}]" if kind is list else f"({text})"
+    elif kind is dict and depth < 2:
+        items = list(value.items())
+        shown = [f"{_show(k, 2)}: {_show(v, depth + 1)}" for k, v in items[:_ITEMS]]
+        text = "{" + ", ".join(shown + ["..."] * (len(items) > _ITEMS)) + "}"
+    elif kind in _REPRS:
+        text = repr(value)
+    else:
+        text = f"<{getattr(value, '__qualname__', None) or kind.__name__}>"
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+
+
+_REPRS = frozenset({str, int, float, bool, bytes, type(None), complex, range})
