@@ -187,3 +187,19 @@ def test_library_code_is_not_user_code():
     assert not compiler.is_user_code(json.loads.__code__)
     assert not compiler.is_user_code(compiler.compile_code.__code__)
     assert compiler.is_user_code(test_library_code_is_not_user_code.__code__)
+
+
+def test_a_source_file_changed_on_disk_is_read_again(tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = tmp_path / "edited_module.py"
+    source.write_text("import xcs_core as xcs\n\n\n@xcs.jit\ndef first():\n    return 1\n")
+    module = importlib.import_module("edited_module")
+    assert module.first() == 1
+    source.write_text("import xcs_core as xcs\n\n\n@xcs.jit\ndef renamed():\n    return 2\n"
+                      "# longer\n")
+    module = importlib.reload(module)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # compiled, not run plainly with a warning
+        assert module.renamed() == 2

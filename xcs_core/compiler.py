@@ -190,6 +190,7 @@ _files: dict[str, tuple[tuple[str, ...], _Index | None]] = {}
 def _definitions(filename: str) -> _Index:
     """The ``def`` and ``lambda`` nodes of a source file by first line (cached while the
     file's lines stay the same)."""
+    linecache.checkcache(filename)  # the file may have changed since it was cached
     lines = tuple(linecache.getlines(filename))
     if not lines:
         raise _Unavailable("its source is not available (no file; a REPL or exec)")
