@@ -209,13 +209,28 @@ def test_dask_runs_each_call_as_a_task_on_the_cluster():
         assert xcs.jit(pipeline)(4) == (14, "VALUE 1")
 
 
+effects: list = []
+
+
+@xcs.op(effect=True)
+def count_effect(values):
+    effects.append(values)
+
+
 def test_dask_survives_a_worker_killed_mid_run():
     executor = get_executor("dask")
     client = executor.client
     pids = client.run(os.getpid)  # worker address -> process id
     result: list = []
+    effects.clear()
+
+    def killed_mid_run():
+        values = [slow_identity(i) for i in range(2)]
+        count_effect(values)
+        return values
+
     runner = threading.Thread(target=lambda: result.append(
-        xcs.jit(lambda: [slow_identity(i) for i in range(2)], executor="dask")()))
+        xcs.jit(killed_mid_run, executor="dask")()))
     runner.start()
     deadline = time.time() + 10
     busy: list = []
@@ -226,6 +241,7 @@ def test_dask_survives_a_worker_killed_mid_run():
     os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process dies mid-call
     runner.join(timeout=60)
     assert result == [[0, 1]]
+    assert effects == [[0, 1]]  # Dask reran the lost call; the effect still ran once
 
 
 def test_dask_missing_says_which_extra_to_install(monkeypatch):
