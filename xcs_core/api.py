@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from xcs_core import intrinsics, runtime
+from xcs_core import intrinsics, runtime, twins
 from xcs_core import leaves as leaves_module
 from xcs_core import values as values_module
 from xcs_core.errors import XcsWarning
@@ -212,11 +212,11 @@ class JitFunction:
 
     def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
         """Called from compiled code inside another jitted call: join its graph."""
-        return intrinsics.twin_of(self.fn)(*args, **kwargs)
+        return twins.twin_of(self.fn)(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if runtime.current() is not None:  # nested, from code xcs did not compile
-            out = intrinsics.twin_of(self.fn)(*args, **kwargs)
+            out = twins.twin_of(self.fn)(*args, **kwargs)
             return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
         if not executor.parallel:
@@ -226,7 +226,7 @@ class JitFunction:
                 f"xcs.jit: {self.__qualname__} was called inside a running event loop, where "
                 "waiting for its async calls would block that loop; use "
                 f"'await {self.__name__}.aio(...)' instead")
-        return runtime.run(intrinsics.twin_of(self.fn), args, kwargs, executor,
+        return runtime.run(twins.twin_of(self.fn), args, kwargs, executor,
                            **self._run_options(override))
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
@@ -251,7 +251,7 @@ class AsyncJitFunction(JitFunction):
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if runtime.current() is not None:  # nested, from code xcs did not compile
-            out = await intrinsics.twin_of(self.fn)(*args, **kwargs)
+            out = await twins.twin_of(self.fn)(*args, **kwargs)
             return intrinsics.resolve_deep(out, "returned to code xcs did not compile")
         override, executor = self._executor()
         if not executor.parallel:
@@ -259,7 +259,7 @@ class AsyncJitFunction(JitFunction):
         loop = asyncio.get_running_loop()
         if executor.name == "asyncio":
             executor = executor.on_loop(loop)
-        body = functools.partial(runtime.run, _drive(intrinsics.twin_of(self.fn)), args, kwargs,
+        body = functools.partial(runtime.run, _drive(twins.twin_of(self.fn)), args, kwargs,
                                  executor, **self._run_options(override))
         return await loop.run_in_executor(None, body)
 

@@ -34,17 +34,13 @@ import contextvars
 import functools
 import sys
 import types
-import warnings
-import weakref
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core import compiler, values, walk
-from xcs_core.errors import XcsWarning
+from xcs_core import compiler, twins, values, walk
 from xcs_core.values import Traced
 
-__all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", "stored",
-           "twin_of"]
+__all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", "stored"]
 
 _ATOMS = walk.ATOMS
 _guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
@@ -228,77 +224,15 @@ class _Reason:
 _NO_SELF = object()
 #: xcs's own functions that take pending values and wait for them themselves (xcs.value)
 PASS_THROUGH: set[Any] = set()
-_COMPILED, _TWIN, _FOREIGN = range(3)
-_codes: dict[int, tuple[types.CodeType, int, Any]] = {}
-_twins: dict[int, tuple[weakref.ref, types.FunctionType]] = {}
-
-
 def _function(ctx: Any, fn: types.FunctionType, args: tuple, kwargs: dict,
               self: Any = _NO_SELF) -> Any:
-    code = fn.__code__
-    entry = _codes.get(id(code))
-    if entry is None or entry[0] is not code:
-        entry = _classify(fn, code)
-    if entry[1] == _COMPILED:
-        target = fn
-    elif entry[1] == _TWIN:
-        target = _twin(fn, entry[2])
-    elif fn in PASS_THROUGH:
-        return fn(*args, **kwargs)
-    else:
+    kind, target = twins.target(fn)
+    if kind == twins.FOREIGN:
+        if fn in PASS_THROUGH:
+            return fn(*args, **kwargs)
         bound = fn if self is _NO_SELF else types.MethodType(fn, self)
         return _foreign(ctx, bound, args, kwargs)
     return target(*args, **kwargs) if self is _NO_SELF else target(self, *args, **kwargs)
-
-
-def _classify(fn: types.FunctionType, code: types.CodeType) -> tuple[types.CodeType, int, Any]:
-    compiled = None
-    if compiler.is_compiled(code):
-        kind = _COMPILED
-    elif compiler.is_user_code(code):
-        compiled, reason = compiler.compile_code(code, fn.__qualname__, _CELLS)
-        kind = _TWIN if compiled is not None else _FOREIGN
-        if compiled is None:
-            _warn_uncompiled(fn, reason)
-    else:
-        kind = _FOREIGN
-    entry = (code, kind, compiled)
-    _codes[id(code)] = entry
-    return entry
-
-
-def _warn_uncompiled(fn: Any, reason: str) -> None:
-    code = fn.__code__
-    warnings.warn(
-        f"xcs.jit: {fn.__qualname__} ({code.co_filename}:{code.co_firstlineno}) runs as plain "
-        f"Python, because {reason}: its leaf calls run one at a time and pending values "
-        "passed to it are waited for", XcsWarning, stacklevel=4)
-
-
-def _twin(fn: types.FunctionType, compiled: compiler.Compiled) -> types.FunctionType:
-    hit = _twins.get(id(fn))
-    if hit is not None and hit[0]() is fn:
-        return hit[1]
-    twin = compiled.bind(fn)
-    key_ = id(fn)
-    _twins[key_] = (weakref.ref(fn, lambda _ref: _twins.pop(key_, None)), twin)
-    return twin
-
-
-def twin_of(fn: Any) -> Any:
-    """The compiled twin of a jitted function (``fn`` itself, with one warning, when it
-    cannot be compiled)."""
-    if type(fn) is not types.FunctionType:
-        return fn
-    code = fn.__code__
-    entry = _codes.get(id(code))
-    if entry is None or entry[0] is not code:
-        entry = _classify(fn, code)
-        if entry[1] == _FOREIGN and not compiler.is_user_code(code):
-            why = ("it is part of an installed package or the standard library"
-                   if code.co_filename[:1] != "<" else "its source is not available")
-            _warn_uncompiled(fn, f"{why} ({code.co_filename})")
-    return _twin(fn, entry[2]) if entry[1] == _TWIN else fn
 
 
 def _method(ctx: Any, method: types.MethodType, args: tuple, kwargs: dict) -> Any:
@@ -447,5 +381,5 @@ _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
 #: C callables whose handling depends on more than their arguments: never fast.
 _FAST: dict[Any, bool] = {fn: handler is _reference
                           for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
-_CELLS = {name: types.CellType(helper) for name, helper in zip(
-    compiler.HELPERS, (call, force, key, store, stored, guard))}
+twins.install({name: types.CellType(helper) for name, helper in zip(
+    compiler.HELPERS, (call, force, key, store, stored, guard))})

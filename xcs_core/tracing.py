@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from xcs_core import intrinsics, walk
+from xcs_core import twins, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind
 from xcs_core.nodes import DONE, Node, build_graph
 from xcs_core.runtime import RECORD, Context, _activate, settle
@@ -54,7 +54,7 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
     if not callable(fn):
         raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
     kwargs = kwargs or {}
-    fn = intrinsics.twin_of(getattr(fn, "__xcs_source__", fn))
+    fn = twins.twin_of(getattr(fn, "__xcs_source__", fn))
     ctx = Context(RECORD)
     with _activate(ctx):
         if wrap_inputs:
