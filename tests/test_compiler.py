@@ -203,3 +203,25 @@ def test_a_source_file_changed_on_disk_is_read_again(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # compiled, not run plainly with a warning
         assert module.renamed() == 2
+
+
+def test_match_statements_see_concrete_subjects():
+    @xcs.op
+    def reply(kind):
+        return {"none": None, "pair": [None, "x"], "map": {"a": 1}, "text": "t"}[kind]
+
+    def classify(kind):
+        match reply(kind):
+            case None:
+                return "none"
+            case [None, second]:
+                return f"pair {second}"
+            case {"a": value}:
+                return f"map {value}"
+            case str():
+                return "text"
+        return "other"
+
+    jitted = xcs.jit(classify)
+    for kind in ("none", "pair", "map", "text"):
+        assert jitted(kind) == classify(kind)

@@ -18,6 +18,7 @@ written                         compiled to
 ``d[k] op= v``, ``del d[k]``    ``d[__xcs_key__(k)] op= v``
 ``{k: v}``, ``{k}``             keys and members through ``__xcs_key__``
 ``obj.a = v``, ``global g = v`` ``obj.a = __xcs_stored__(v)`` (forced deeply)
+``match v:``                    ``match __xcs_stored__(v):`` (forced deeply)
 ``try:``/``with`` bodies        run inside ``with __xcs_guard__():``
 ==============================  ==========================================
 
@@ -397,6 +398,13 @@ class Transformer(ast.NodeTransformer):
         self.generic_visit(node)
         if node.value is not None and self._escapes(node.target):
             node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
+        return node
+
+    def visit_Match(self, node: Any) -> ast.AST:
+        """``match`` tests types, identities and structure: the subject is made concrete,
+        deeply (``case [None, x]`` looks inside)."""
+        self.generic_visit(node)
+        node.subject = ast.copy_location(_call("__xcs_stored__", node.subject), node.subject)
         return node
 
     # -- regions whose exceptions the code itself observes -------------------------------
