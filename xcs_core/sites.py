@@ -18,14 +18,29 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
 
 
+_internal_files: dict[str, bool] = {}
+
+
 def _internal(filename: str) -> bool:
-    return filename.startswith(_PACKAGE) and not filename.startswith(_EXAMPLES)
+    """True for xcs's own files (its shipped examples excepted); cached per file name."""
+    found = _internal_files.get(filename)
+    if found is None:
+        found = _internal_files[filename] = (filename.startswith(_PACKAGE)
+                                             and not filename.startswith(_EXAMPLES))
+    return found
 
 
 def user_frame(depth: int = 1) -> FrameType | None:
     """The innermost caller frame that is not xcs code (``None`` if there is none)."""
     frame: FrameType | None = sys._getframe(depth)
-    while frame is not None and _internal(frame.f_code.co_filename):
+    internal = _internal_files
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        found = internal.get(filename)
+        if found is None:
+            found = _internal(filename)
+        if not found:
+            return frame
         frame = frame.f_back
     return frame
 
