@@ -114,3 +114,46 @@ def test_bad_leaves_name_the_item():
     with pytest.raises(TypeError, match=r"execution\(leaves=...\): item 0 is 'no such'"):
         with xcs.execution(leaves=["no such"]):
             pass
+
+
+def helper_loop(client):
+    return ensemble(client)
+
+
+def test_watch_names_the_repeated_method_not_the_helper_around_it_nor_what_it_calls():
+    from xcs_core.leaves import Watch
+    from xcs_core.tracing import trace_call
+
+    watch = Watch()
+    traced = trace_call(helper_loop, (Client(),), {}, wrap_inputs=False, watch=watch)
+    slow = watch.slowest(wall=traced.wall_time)
+    line = ensemble.__code__.co_firstlineno + 1
+    assert [(s.callee, s.site, s.count) for s in slow] == [
+        ("Client.complete", f"tests/test_leaves.py:{line}", len(PROMPTS))]
+    assert slow[0].share > 0.5 and "xcs.op(client.complete)" in slow[0].fix
+
+
+def test_watched_trace_counts_time_outside_leaf_calls_and_applies_leaves():
+    from xcs_core.leaves import Leaves, Watch
+    from xcs_core.tracing import trace_call
+
+    watch = Watch()
+    traced = trace_call(helper_loop, (Client(),), {}, wrap_inputs=False,
+                        leaves=Leaves([Client.complete]), watch=watch)
+    assert [op.target for op in traced.graph.calls()] == ["Client.complete"] * len(PROMPTS)
+    assert watch.slowest(wall=traced.wall_time) == []  # the time is in leaf calls now
+
+
+def test_a_method_of_a_pending_value_is_not_timed_and_forces_nothing():
+    @xcs.op
+    def ask(p):
+        return f"answer {p}"
+
+    def body():
+        return [ask(p).upper() for p in PROMPTS]
+
+    from xcs_core.leaves import Watch
+    from xcs_core.tracing import trace_call
+
+    traced = trace_call(body, watch=Watch())
+    assert not traced.sync_points and traced.outputs == [f"ANSWER {p.upper()}" for p in PROMPTS]

@@ -11,7 +11,9 @@ every call it makes passes through ``intrinsics.call``:
   wrapped with ``xcs.op``.
 * ``Watch``: on the first run of a jitted function, each call its compiled code
   makes is timed by callee and call site.  When the run made no leaf call at
-  all, one ``XcsWarning`` names the slowest calls and the one-line fix.
+  all, one ``XcsWarning`` names the slowest calls and the one-line fix.  A
+  traced run can be watched too (``trace_call(..., watch=Watch())``, what the
+  pytest plugin does): its time outside leaf calls is what counts.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xcs_core.errors import XcsWarning
+from xcs_core.ir import OpKind
 from xcs_core.sites import format_site
+from xcs_core.values import Traced
 
-__all__ = ["Leaves", "SlowCall", "Watch", "install"]
+__all__ = ["Leaves", "SlowCall", "Watch", "install", "leaf_clock", "watch_trace"]
 
 _make_op: Callable[[Callable[..., Any]], Any] | None = None  # xcs.op, bound by api
 
@@ -109,39 +113,116 @@ class SlowCall:
     callee: str
     site: str
     count: int
-    seconds: float
+    seconds: float  # outside leaf calls made inside it
     share: float  # of the run's wall time
     fix: str
 
 
-class Watch:
-    """Times the calls compiled code makes during one run (see module doc)."""
+_Key = tuple[str, str]  # (callee, site)
 
-    def __init__(self) -> None:
-        self.calls: dict[tuple[str, str], list[float]] = {}
-        self.fixes: dict[tuple[str, str], str] = {}
+
+class Watch:
+    """Times the calls compiled code makes during one run (see module doc).
+
+    Each (callee, call site) keeps its count, its time and the time spent in
+    leaf calls made inside it (``leaf_clock``, seconds of leaf calls so far; a
+    traced run's leaf calls run inline), and which timed call it was made in,
+    so ``slowest`` can name the calls worth making leaves, not their callers or
+    what they call.
+    """
+
+    def __init__(self, leaf_clock: Callable[[], float] | None = None) -> None:
+        self.calls: dict[_Key, list[float]] = {}  # [count, seconds, seconds in leaf calls]
+        self.fixes: dict[_Key, str] = {}
+        self.parents: dict[_Key, set[_Key | None]] = {}
+        self.leaf_clock = leaf_clock
+        self._stack: list[_Key] = []
         self.start = time.perf_counter()
 
     def timed(self, fn: Any, site: tuple[str, int], call: Callable[[], Any]) -> Any:
+        if type(fn) is Traced:  # a method of a pending value: glue, never a slow call
+            return call()
+        key = (_name(fn), format_site(site))
+        entry = self.calls.get(key)
+        if entry is None:
+            entry = self.calls[key] = [0, 0.0, 0.0]
+            self.fixes[key] = _fix(fn)
+            self.parents[key] = set()
+        self.parents[key].add(self._stack[-1] if self._stack else None)
+        self._stack.append(key)
+        clock = self.leaf_clock
+        leaf = clock() if clock else 0.0
         begin = time.perf_counter()
         try:
             return call()
         finally:
-            key = (_name(fn), format_site(site))
-            entry = self.calls.get(key)
-            if entry is None:
-                entry = self.calls[key] = [0, 0.0]
-                self.fixes[key] = _fix(fn)
             entry[0] += 1
             entry[1] += time.perf_counter() - begin
+            entry[2] += (clock() - leaf) if clock else 0.0
+            self._stack.pop()
 
-    def slowest(self, limit: int = 3) -> list[SlowCall]:
-        """The callees that took longest, with their share of the run."""
-        total = max(time.perf_counter() - self.start, 1e-9)
-        ranked = sorted(self.calls.items(), key=lambda kv: -kv[1][1])[:limit]
-        return [SlowCall(name, site, int(count), seconds, min(seconds / total, 1.0),
-                         self.fixes[(name, site)])
-                for (name, site), (count, seconds) in ranked]
+    def slowest(self, limit: int = 3, wall: float | None = None,
+                min_share: float = 0.05) -> list[SlowCall]:
+        """The calls worth making leaves, slowest first, with their share of ``wall``
+        (default: the time since the watch started).
+
+        Time counts outside leaf calls.  From the calls the run made directly, a
+        call is named when it repeats, or when the calls made inside it cover
+        less than half its time; otherwise the calls made inside it are looked
+        at instead (a helper called once that loops over a client method names
+        the method).  Calls under ``min_share`` of ``wall`` are left out.
+        """
+        total = max(wall if wall is not None else time.perf_counter() - self.start, 1e-9)
+        own = {k: max(0.0, e[1] - e[2]) for k, e in self.calls.items()}
+        children: dict[_Key | None, list[_Key]] = {}
+        for key, parents in self.parents.items():
+            for parent in parents:
+                children.setdefault(parent, []).append(key)
+        found: list[_Key] = []
+        seen: set[_Key] = set()
+        todo = list(children.get(None, []))
+        while todo:
+            key = todo.pop()
+            if key in seen or own[key] < min_share * total:
+                continue
+            seen.add(key)
+            inside = [k for k in children.get(key, []) if k != key]
+            if self.calls[key][0] > 1 or sum(own[k] for k in inside) < own[key] / 2:
+                found.append(key)
+            else:
+                todo.extend(inside)
+        found.sort(key=lambda k: (-own[k], k))
+        return [SlowCall(name, site, int(self.calls[(name, site)][0]), own[(name, site)],
+                         min(own[(name, site)] / total, 1.0), self.fixes[(name, site)])
+                for name, site in found[:limit]]
+
+
+def leaf_clock(nodes: list[Any]) -> Callable[[], float]:
+    """Seconds spent so far in the leaf calls among ``nodes`` (a traced run's nodes,
+    which it appends to as its calls run inline)."""
+    state = [0, 0.0]
+
+    def clock() -> float:
+        i, total = state
+        while i < len(nodes):
+            node = nodes[i]
+            if node.kind is OpKind.CALL and node.end >= node.start:
+                total += node.end - node.start
+            i += 1
+        state[0], state[1] = i, total
+        return total
+    return clock
+
+
+def watch_trace(ctx: Any, leaves: Leaves | None, watch: Watch | None) -> None:
+    """Give a traced run's context ``leaves`` and a ``watch`` (timing its calls
+    outside leaf calls): how the pytest plugin asks for a watched trace."""
+    ctx.leaves = leaves or None
+    if watch is not None:
+        if watch.leaf_clock is None and ctx.nodes is not None:
+            watch.leaf_clock = leaf_clock(ctx.nodes)
+        ctx.watch = watch
+    ctx.extra = ctx.leaves is not None or ctx.watch is not None
 
 
 def _name(fn: Any) -> str:

@@ -153,6 +153,9 @@ class Context:
         is_async = getattr(fn, "is_async", False) and _get_running_loop() is not None
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
+            # what a jitted run would do instead of dispatching (the graph's meta reason)
+            node.reason = "" if effect else _UNCOMPILED if not compiled else (
+                _GUARDED if intrinsics.guarded() else "")
             value = self._wrap(node, _record(node))
             return Ready(value) if is_async else value
         self.check_failed()

@@ -17,6 +17,7 @@ from typing import Any
 
 from xcs_core import twins, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind
+from xcs_core.leaves import Leaves, Watch, watch_trace
 from xcs_core.nodes import DONE, Node, build_graph
 from xcs_core.runtime import RECORD, Context, _activate, settle
 
@@ -48,14 +49,18 @@ def trace(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceResult:
 
 
 def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None,
-               wrap_inputs: bool = True) -> TraceResult:
+               wrap_inputs: bool = True, leaves: Leaves | None = None,
+               watch: Watch | None = None) -> TraceResult:
     """``trace`` with explicit arguments; ``wrap_inputs=False`` passes them through
-    untouched (the pytest plugin does this for fixtures)."""
+    untouched (the pytest plugin does this for fixtures).  ``leaves`` makes calls of
+    those callees leaf calls, ``watch`` times the other calls (``xcs_core.leaves``)."""
     if not callable(fn):
         raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
     kwargs = kwargs or {}
     fn = twins.twin_of(getattr(fn, "__xcs_source__", fn))
     ctx = Context(RECORD)
+    if leaves is not None or watch is not None:
+        watch_trace(ctx, leaves, watch)
     with _activate(ctx):
         if wrap_inputs:
             args = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
