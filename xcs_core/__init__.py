@@ -17,11 +17,12 @@ patterns (``patterns``) -> optimize (``optimize``) -> execute
 
 from xcs_core.analysis import Analysis, analyze
 from xcs_core.api import JitFunction, LeafOp, Operator, XcsWarning, execution, jit, op, value
+from xcs_core.batching import BatchFailure, BatchResultError
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.tracing import TraceResult, trace
 
 __all__ = [
-    "Analysis", "ComputationGraph", "JitFunction", "LeafOp", "OpKind", "Operation", "Operator",
+    "Analysis", "BatchFailure", "BatchResultError", "ComputationGraph", "JitFunction", "LeafOp", "OpKind", "Operation", "Operator",
     "TraceResult", "ValueRef", "XcsWarning", "analyze", "execution", "jit", "op", "trace", "value",
 ]
 __version__ = "0.1.0"

@@ -20,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from xcs_core import intrinsics, runtime, twins
+from xcs_core import cost, intrinsics, runtime, twins
 from xcs_core import leaves as leaves_module
 from xcs_core import values as values_module
+from xcs_core.batching import Batch, make_batch
 from xcs_core.errors import XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
 from xcs_core.leaves import Leaves
@@ -64,7 +65,10 @@ def _helper_pool() -> ThreadPoolExecutor:
 class LeafOp:
     """A function whose every call is one operation (see ``op``)."""
 
-    def __init__(self, fn: Callable[..., Any], effect: bool) -> None:
+    __xcs_batch__: Batch | None = None  # its batch form (``op(batch=...)``), if any
+
+    def __init__(self, fn: Callable[..., Any], effect: bool, batch: Any = None,
+                 max_batch: int = 64) -> None:
         functools.update_wrapper(self, fn)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.fn, self.effect = (CoroutineCall(fn) if self.is_async else fn), effect
@@ -73,6 +77,9 @@ class LeafOp:
         self.target = getattr(fn, "__qualname__", repr(fn))
         # running-average durations are kept per module-qualified name
         self.key = f"{getattr(fn, '__module__', '')}.{self.target}"
+        if batch is not None:
+            self.__xcs_batch__ = make_batch(self.target, fn, batch, max_batch)
+            cost.always_dispatch(self.key)  # the request, not an inline call, is the fast path
 
     @property
     def __xcs_body__(self) -> Callable[..., Any]:
@@ -106,7 +113,9 @@ class LeafOp:
         if found is self:
             return self.__qualname__
         raw = self.fn.coroutine_function if self.is_async else self.fn
-        return (LeafOp, (raw, self.effect))
+        batch = self.__xcs_batch__
+        return (LeafOp, (raw, self.effect) if batch is None else (
+            raw, self.effect, getattr(batch.fn, "coroutine_function", batch.fn), batch.max_batch))
 
     def __repr__(self) -> str:
         return f"<xcs.op {self.target}{' effect' if self.effect else ''}>"
@@ -115,15 +124,24 @@ class LeafOp:
 @overload
 def op(fn: F) -> F: ...
 @overload
-def op(*, effect: bool = False) -> Callable[[F], F]: ...
+def op(*, effect: bool = False, batch: Callable[[list[tuple]], Any] | None = None,
+       max_batch: int = 64) -> Callable[[F], F]: ...
 
 
-def op(fn: Any = None, *, effect: bool = False) -> Any:
+def op(fn: Any = None, *, effect: bool = False,
+       batch: Callable[[list[tuple]], Any] | None = None, max_batch: int = 64) -> Any:
     """Mark ``fn`` as a leaf operation: each call is executed as one unit.
 
     ``effect=True`` marks calls with side effects (writes, sends): they run
     after every earlier call has finished, in program order, and code after
     them continues only once they are done.
+
+    ``batch=many`` gives the op a batch form: in a jitted function, calls that
+    are ready together are sent as one call ``many([args1, args2, ...])`` of at
+    most ``max_batch`` argument tuples, which returns one result per call, in
+    order (``xcs.BatchFailure(exc)`` for a call that failed).  ``fn`` itself
+    still runs single calls: plain Python, ``xcs.trace``, ``try`` bodies.  See
+    ``xcs_core.batching`` and ``docs/batching.md``.
 
     ``async def`` functions are leaf calls too: called from synchronous code
     (jitted or not) a call runs the coroutine to completion and returns its
@@ -131,12 +149,17 @@ def op(fn: Any = None, *, effect: bool = False) -> Any:
     the coroutine to ``await``, as plain Python does.
     """
     if fn is None:
-        return lambda f: op(f, effect=effect)
+        return lambda f: op(f, effect=effect, batch=batch, max_batch=max_batch)
     if not callable(fn):
         raise TypeError(f"xcs.op: expected a function, got {type(fn).__name__} {fn!r}")
     if not isinstance(effect, bool):
         raise TypeError(f"xcs.op: effect must be True or False, got {effect!r}")
-    return LeafOp(fn, effect)
+    if effect and batch is not None:
+        raise TypeError(
+            f"xcs.op {getattr(fn, '__qualname__', fn)}: effect=True cannot be combined with "
+            "batch=: an effect runs alone, after every earlier call, in program order; drop "
+            "effect=True if the calls may run together, or batch=")
+    return LeafOp(fn, effect, batch, max_batch)
 
 
 class Operator:

@@ -13,7 +13,8 @@ predicts:
   decision is stable: a callable becomes inline only after ``_SAMPLES``
   measurements averaging below the threshold, and returns to dispatch only
   when its average rises above twice the threshold, so one noisy sample never
-  flips it.
+  flips it.  Ops with a batch form are never inlined (``always_dispatch``):
+  for them a batched request, not an inline call, is the fast path.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 import warnings
 
-__all__ = ["DISPATCH_COST", "INLINE_BELOW", "cheap", "estimate", "learn"]
+__all__ = ["DISPATCH_COST", "INLINE_BELOW", "always_dispatch", "cheap", "estimate", "learn"]
 
 
 def _seconds(name: str, default: float) -> float:
@@ -47,6 +48,13 @@ _SAMPLES = 3
 _averages: dict[str, float] = {}
 _counts: dict[str, int] = {}
 _inline: set[str] = set()
+_never_inline: set[str] = set()
+
+
+def always_dispatch(target: str) -> None:
+    """Never run calls of ``target`` inline (an op with a batch form)."""
+    _never_inline.add(target)
+    _inline.discard(target)
 
 
 def learn(target: str, seconds: float) -> None:
@@ -58,7 +66,7 @@ def learn(target: str, seconds: float) -> None:
     if target in _inline:
         if average > 2 * INLINE_BELOW:
             _inline.discard(target)
-    elif count >= _SAMPLES and average < INLINE_BELOW:
+    elif count >= _SAMPLES and average < INLINE_BELOW and target not in _never_inline:
         _inline.add(target)
 
 

@@ -38,7 +38,7 @@ class Node:
 
     __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
                  "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
-                 "owner", "start", "end", "worker", "height", "reason")
+                 "owner", "start", "end", "worker", "height", "reason", "request")
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
@@ -50,6 +50,7 @@ class Node:
         self.waiting, self.dependents, self.sched, self.owner = 0, [], None, None
         self.start = self.end = 0.0
         self.worker, self.height, self.reason = 0, 0.0, ""
+        self.request: Node | None = None  # the batched request this call was sent in
 
     def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
         """Mark as already computed (used when a node runs synchronously)."""
@@ -158,6 +159,9 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
             meta["reason"] = node.reason
         if node.state == FAILED:
             meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
+        batch = getattr(node.fn, "__xcs_batch__", None) if node.kind is OpKind.CALL else None
+        if batch is not None:
+            meta["batch"] = batch.max_batch  # its calls may be sent together (batching.py)
         outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
         ops.append(Operation(node.seq, node.kind, node.target,
                              tuple(ValueRef(d.seq) for d in inputs), outs,

@@ -19,6 +19,9 @@ Policy
   waits, so ``max_workers`` and the priority order are respected.
 * When a node fails, nodes queued after it in program order are cancelled:
   plain Python would never have reached them.  Everything before it runs.
+* Ready calls of an op with a batch form are held and sent as batched
+  requests (``xcs_core.batching``): the jitted code's window is cut when it
+  waits (``wait``, ``wait_all``), a completion step's when that step ends.
 
 State (per node, guarded by the scheduler's condition)
 ------------------------------------------------------
@@ -35,6 +38,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from xcs_core.batching import Batcher, Request, run_request
 from xcs_core.ir import OpKind
 from xcs_core.nodes import (
     DONE,
@@ -73,6 +77,7 @@ class Scheduler:
         self._submit = submit
         self.max_workers = max_workers
         self._heap: list[tuple[float, int, Node]] = []
+        self._batcher: Batcher | None = None  # made when a batched op's call is first ready
         self._running = 0
         self.unfinished = 0
         self.failed_seq: float = float("inf")
@@ -99,7 +104,7 @@ class Scheduler:
                     dep.dependents.append(node)
             self._raise_heights(node)
             if node.waiting == 0:
-                self._ready_locked(node, inline)
+                self._ready_locked(node, inline, window=True)
             self._pump_locked()
             self._notify_locked()
         self._start_ready()
@@ -120,12 +125,18 @@ class Scheduler:
                         heapq.heappush(self._heap, (-height, dep.seq, dep))
                     stack.append(dep)
 
-    def _ready_locked(self, node: Node, inline: list[Node]) -> None:
+    def _ready_locked(self, node: Node, inline: list[Node], window: bool = False) -> None:
+        """``window``: the jitted code made the call (else a completion step made it ready)."""
         if node.seq > self.failed_seq:
             self._fail_locked(node, Cancelled())
         elif node.kind is OpKind.GLUE:
             node.state = RUNNING
             inline.append(node)
+        elif getattr(node.fn, "__xcs_batch__", None) is not None:
+            node.state = RUNNING  # held: it runs in the request it joins
+            if self._batcher is None:
+                self._batcher = Batcher(self)
+            self._batcher.hold(node, node.fn.__xcs_batch__, window)
         else:
             node.state = QUEUED
             heapq.heappush(self._heap, (-node.height, node.seq, node))
@@ -170,6 +181,9 @@ class Scheduler:
                     self._start_ready()
                     self._start_async(node)  # the loop finishes it; this thread moves on
                     return
+                if type(node) is Request:
+                    node = run_request(self, node, dispatched=True)
+                    continue
                 if self._around is None:
                     value, exc = self._execute(node)
                 else:
@@ -204,11 +218,14 @@ class Scheduler:
 
     def _run_inline(self, nodes: list[Node]) -> None:
         for node in nodes:
-            self._finish(node, *execute(node))
+            self._finish(node, *execute(node), step=False)  # part of the caller's step
 
     def _finish(self, node: Node, value: Any, exc: BaseException | None,
-                dispatched: bool = False) -> Node | None:
-        """Record a result and release dependents.
+                dispatched: bool = False, more: list[tuple[Node, Any, Any]] = (),
+                step: bool = True) -> Node | None:
+        """Record a result (and ``more`` outcomes: the other calls of a batched request)
+        and release dependents.  A completion step is this and the glue it runs inline;
+        the batched calls it made ready are sent when it ends (``step``).
 
         On a pool worker (``dispatched``), the most urgent node that became
         ready is returned for the same thread to run next (work-first: no
@@ -217,31 +234,43 @@ class Scheduler:
         inline: list[Node] = []
         follow: Node | None = None
         with self.cond:
-            if exc is None:
-                node.value, node.state = value, DONE
-                self.unfinished -= 1
-                for dep in node.dependents:
-                    dep.waiting -= 1
-                    if dep.waiting == 0 and dep.state == WAITING:
-                        self._ready_locked(dep, inline)
-                node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
-                if node.owner is None or node.owner.nodes is None:
-                    node.inputs = []  # no graph wanted: let finished ancestors be freed
-            else:
-                self.failed_seq = min(self.failed_seq, node.seq)
-                self._fail_locked(node, exc)
+            self._record_locked(node, value, exc, inline)
+            for other in more:
+                self._record_locked(*other, inline)
             if dispatched:
                 follow = self._claim_locked()
                 if follow is None:
                     self._running -= 1
             self._pump_locked()
-            if node in self._watched:
+            if node in self._watched or any(other[0] in self._watched for other in more):
                 self.cond.notify_all()
             else:
                 self._notify_locked()
         self._start_ready()
         self._run_inline(inline)
+        if step and self._batcher is not None and self._batcher.step:
+            with self.cond:
+                self._batcher.cut_step()
+                self._pump_locked()
+            self._start_ready()
         return follow
+
+    def _record_locked(self, node: Node, value: Any, exc: BaseException | None,
+                       inline: list[Node]) -> None:
+        """One outcome: a value releases dependents, an exception fails them."""
+        if exc is None:
+            node.value, node.state = value, DONE
+            self.unfinished -= 1
+            for dep in node.dependents:
+                dep.waiting -= 1
+                if dep.waiting == 0 and dep.state == WAITING:
+                    self._ready_locked(dep, inline)
+            node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
+            if node.owner is None or node.owner.nodes is None:
+                node.inputs = []  # no graph wanted: let finished ancestors be freed
+        else:
+            self.failed_seq = min(self.failed_seq, node.seq)
+            self._fail_locked(node, exc)
 
     def _claim_locked(self) -> Node | None:
         """Pop the most urgent queued node for the calling worker (``None`` if none)."""
@@ -280,6 +309,8 @@ class Scheduler:
     # -- waiting ----------------------------------------------------------------
     def wait(self, node: Node) -> None:
         """Block until ``node`` finishes; a pool worker runs queued nodes itself."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
         if in_worker():
             self._steal(node)
         with self.cond:
@@ -294,15 +325,26 @@ class Scheduler:
                 if count > 1:
                     self._watched[node] = count - 1
 
+    def _cut_window(self) -> None:
+        """Someone waits: the calls the jitted code made to batched ops are sent now."""
+        with self.cond:
+            self._batcher.cut_window()
+            self._pump_locked()
+        self._start_ready()
+
     def _steal(self, node: Node) -> None:
         for dep in node.inputs:
             if dep.state < DONE and dep.sched is not None:
                 dep.sched._steal(dep)
+        node = node.request or node  # a call sent in a request: run the request
         with self.cond:
             if node.state != QUEUED:
                 return
             node.state = RUNNING
-        self._finish(node, *self._execute(node))
+        if type(node) is Request:
+            run_request(self, node, dispatched=False)
+        else:
+            self._finish(node, *self._execute(node))
 
     def interrupt(self) -> None:
         """Stop starting work (Ctrl-C): every queued and future node is cancelled; calls
@@ -322,6 +364,8 @@ class Scheduler:
 
     def wait_all(self) -> None:
         """Block until every node added so far has finished (or was cancelled)."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
         if in_worker():
             while True:
                 with self.cond:
