@@ -1,88 +1,82 @@
+"""The optimizer's prediction of batching over recorded graphs (``plan_batches``).
+
+The online rules themselves (glue fused into its producer, cheap calls inline,
+batching, release after last use) are tested where they run: test_batching.py,
+test_memory.py, test_jit.py.
+"""
+
 import xcs_core as xcs
-from xcs_core.ir import ComputationGraph, OpKind
-from xcs_core.optimize import (
-    dispatch_count,
-    fuse_glue,
-    group_maps,
-    optimize,
-    peak_live_values,
-    release_after_last_use,
-)
+import xcs_core.optimize as optimize
+from xcs_core.optimize import BatchPlan, plan_batches
 
 
-class Reply:
-    def __init__(self, text):
-        self.text = text
+def get_many(items):
+    return [i for (i,) in items]
+
+
+@xcs.op(batch=get_many, max_batch=4)
+def get(i):
+    return i
 
 
 @xcs.op
-def ask(i, q):
-    return Reply(f"{q}{i}")
-
-
-@xcs.op
-def judge(texts):
-    return max(texts)
+def plain(i):
+    return i
 
 
 @xcs.op(effect=True)
-def log(x):
+def save(x):
     return None
 
 
-def program(q):
-    replies = [ask(i, q) for i in range(4)]
-    texts = [r.text.upper() for r in replies]
-    best = judge(texts)
-    if best.startswith(q.upper()):
-        log(best)
-    return best
+def test_a_comprehension_is_predicted_as_ceil_n_over_max_batch_requests():
+    def program():
+        return [get(i) for i in range(10)] + [plain(i) for i in range(3)]
+
+    graph = xcs.trace(program).graph
+    assert plan_batches(graph) == (BatchPlan(get.target, 10, 3, 4),)
+    assert xcs.analyze(graph).summary()["batches"] == [
+        {"op": get.target, "calls": 10, "requests": 3, "max_batch": 4}]
 
 
-def _call_reachability(graph: ComputationGraph) -> set[tuple[str, str]]:
-    """(call a, call b) pairs where b transitively waits for a, by call site and target."""
-    reach: dict[int, set[int]] = {}
-    for op in graph:
-        acc: set[int] = set()
-        for d in graph.dependencies(op):
-            acc |= reach[d.id]
-            if d.kind is OpKind.CALL:
-                acc.add(d.id)
-        reach[op.id] = acc
-    key = {op.id: (op.id, op.target) for op in graph}
-    return {(key[a], key[op.id]) for op in graph.calls() for a in reach[op.id]}
+def test_an_effect_or_a_truth_test_cuts_the_window():
+    def program():
+        a = [get(i) for i in range(3)]
+        save(a)
+        b = [get(i) for i in range(3)]
+        if b[0] == 0:
+            b.append(get(9))
+        return a, b
+
+    assert plan_batches(xcs.trace(program).graph) == (BatchPlan(get.target, 7, 3, 4),)
 
 
-def test_fusion_removes_glue_dispatches_and_keeps_every_call_ordering():
-    graph = xcs.trace(program, "q").graph
-    fused = fuse_glue(graph)
-    assert dispatch_count(graph) > dispatch_count(fused) == len(graph.calls())
-    assert not [op for op in fused if op.kind is OpKind.GLUE]
-    assert _call_reachability(fused) == _call_reachability(graph)
-    judge_op = next(op for op in fused if op.target == "judge")
-    assert judge_op.meta["fused"].count(".text") == 4
-    fused.lint()
+def test_calls_fed_by_one_request_are_predicted_as_one_request():
+    def program():
+        firsts = [get(i) for i in range(4)]
+        return [get(f + 1) for f in firsts]
+
+    assert plan_batches(xcs.trace(program).graph) == (BatchPlan(get.target, 8, 2, 4),)
 
 
-def test_release_marks_each_value_once_after_its_last_use():
-    graph = release_after_last_use(xcs.trace(program, "q").graph)
-    released = [v for op in graph for v in op.meta.get("release", ())]
-    assert len(released) == len(set(released))
-    for op in graph:
-        for value_id in op.meta.get("release", ()):
-            later = [o for o in graph if o.id > op.id and any(r.id == value_id for r in o.inputs)]
-            assert later == []
-    assert peak_live_values(graph) < len([op for op in graph if op.outputs])
+def test_calls_fed_by_separate_unbatched_calls_are_predicted_one_request_each():
+    def program():
+        return [get(plain(i)) for i in range(3)]
+
+    assert plan_batches(xcs.trace(program).graph) == (BatchPlan(get.target, 3, 3, 4),)
 
 
-def test_map_members_form_one_group_and_optimize_reports_each_pass():
-    graph = xcs.trace(program, "q").graph
-    grouped = group_maps(graph)
-    members = [op for op in grouped if "group" in op.meta]
-    assert [op.target for op in members] == ["ask"] * 4
-    assert {op.meta["group_size"] for op in members} == {4}
-    optimized, stats = optimize(graph)
-    assert [s.name for s in stats] == ["fuse_glue", "release_after_last_use", "group_maps"]
-    assert stats[0].dispatch_after < stats[0].dispatch_before
-    assert stats[1].peak_after < stats[1].peak_before
-    assert _call_reachability(optimized) == _call_reachability(graph)
+def test_the_graph_passes_nothing_ran_are_gone():
+    for name in ("fuse_glue", "release_after_last_use", "group_maps", "optimize"):
+        assert not hasattr(optimize, name)
+
+
+def test_the_report_shows_calls_and_requests_per_batched_op():
+    from xcs_core.report import pattern_lines
+
+    def program():
+        return [get(i) for i in range(10)]
+
+    summary = xcs.analyze(xcs.trace(program).graph).summary()
+    assert f"  batched: {get.target}: 10 calls in 3 requests (max_batch 4)" in pattern_lines(
+        summary)

@@ -30,6 +30,7 @@ from typing import Any
 
 from xcs_core.cost import DISPATCH_COST, INLINE_BELOW
 from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
+from xcs_core.optimize import plan_batches
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["DISPATCH_COST", "Analysis", "SyncPoint", "analyze", "call_levels"]
@@ -124,6 +125,7 @@ class Analysis:
             "sync_points": sum(1 for s in self.sync_points if s.blocking),
             "maps": _counted(m.describe() for m in self.patterns.maps),
             "reduces": _counted(r.describe() for r in self.patterns.reduces),
+            "batches": [plan.to_dict() for plan in plan_batches(self.graph)],
             "critical_path": list(self.critical_path),
         }
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from xcs_core.analysis import Analysis
 
-__all__ = ["WIDTH", "display_path", "fit_table", "format_seconds", "pattern_lines", "render_table",
-           "summary_row", "summary_table", "sync_table", "tidy_paths"]
+__all__ = ["WIDTH", "batch_lines", "display_path", "fit_table", "format_seconds", "pattern_lines",
+           "render_table", "summary_row", "summary_table", "sync_table", "tidy_paths"]
 
 #: Report lines are kept this narrow (an ordinary terminal).
 WIDTH = 100
@@ -56,9 +56,16 @@ def summary_row(name: str, summary: Mapping[str, Any]) -> list[Any]:
 
 
 def pattern_lines(summary: Mapping[str, Any], indent: str = "  ") -> list[str]:
-    """The maps and reduces of a summary, one per line."""
+    """The maps, reduces and batched ops of a summary, one per line."""
     return ([f"{indent}map: {tidy_paths(m)}" for m in summary.get("maps", [])]
-            + [f"{indent}reduce: {tidy_paths(r)}" for r in summary.get("reduces", [])])
+            + [f"{indent}reduce: {tidy_paths(r)}" for r in summary.get("reduces", [])]
+            + batch_lines(summary, indent))
+
+
+def batch_lines(summary: Mapping[str, Any], indent: str = "  ") -> list[str]:
+    """Calls vs requests per batched op (``summary["batches"]``, see ``optimize.plan_batches``)."""
+    return [f"{indent}batched: {b['op']}: {b['calls']} calls in {b['requests']} requests "
+            f"(max_batch {b['max_batch']})" for b in summary.get("batches", [])]
 
 
 def _wrap_name(name: str, limit: int) -> str:
