@@ -8,7 +8,6 @@ executor for every jitted call in its scope (the pytest plugin's A/B runs).
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
@@ -16,7 +15,6 @@ import sys
 import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
@@ -50,15 +48,19 @@ class CoroutineCall:
         self.coroutine_function = coroutine_function
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
         coroutine = self.coroutine_function(*args, **kwargs)
-        if _running_loop() is None:
+        if runtime.running_loop() is None:
             return asyncio.run(coroutine)
         # this thread already runs a loop (a jitted coroutine's body): run it beside it
         return _helper_pool().submit(asyncio.run, coroutine).result()
 
 
 @functools.lru_cache(maxsize=1)
-def _helper_pool() -> ThreadPoolExecutor:
+def _helper_pool() -> Any:
+    from concurrent.futures import ThreadPoolExecutor  # only async ops need it
+
     return ThreadPoolExecutor(thread_name_prefix="xcs_coroutine")
 
 
@@ -89,7 +91,7 @@ class LeafOp:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ctx = runtime.current()
         if ctx is None:
-            if self.is_async and _running_loop() is not None:
+            if self.is_async and runtime.running_loop() is not None:
                 return self.fn.coroutine_function(*args, **kwargs)  # async caller: await it
             return self.fn(*args, **kwargs)
         # called by code xcs did not compile (inside a jitted call): it runs at once
@@ -244,7 +246,7 @@ class JitFunction:
         override, executor = self._executor()
         if not executor.parallel:
             return self.fn(*args, **kwargs)
-        if executor.name == "asyncio" and _running_loop() is not None:
+        if executor.name == "asyncio" and runtime.running_loop() is not None:
             raise RuntimeError(
                 f"xcs.jit: {self.__qualname__} was called inside a running event loop, where "
                 "waiting for its async calls would block that loop; use "
@@ -255,7 +257,7 @@ class JitFunction:
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Await the jitted call from a coroutine: it runs on a worker thread, so the
         running event loop stays free while the call's own operations run."""
-        return await asyncio.get_running_loop().run_in_executor(
+        return await runtime.running_loop().run_in_executor(
             None, functools.partial(self, *args, **kwargs))
 
     def __repr__(self) -> str:
@@ -279,7 +281,7 @@ class AsyncJitFunction(JitFunction):
         override, executor = self._executor()
         if not executor.parallel:
             return await self.fn(*args, **kwargs)
-        loop = asyncio.get_running_loop()
+        loop = runtime.running_loop()
         if executor.name == "asyncio":
             executor = executor.on_loop(loop)
         body = functools.partial(runtime.run, _drive(twins.twin_of(self.fn)), args, kwargs,
@@ -290,6 +292,8 @@ class AsyncJitFunction(JitFunction):
 def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
     """A sync function running ``coroutine_function`` to completion on a private loop."""
     def drive(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
         return asyncio.run(coroutine_function(*args, **kwargs))
     return drive
 
@@ -329,13 +333,6 @@ def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None 
     if inspect.iscoroutinefunction(fn):
         return AsyncJitFunction(fn, executor, max_workers, leaves)
     return JitFunction(fn, executor, max_workers, leaves)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _untraceable(fn: Any) -> str:

@@ -23,9 +23,9 @@ forces values, and why, is documented there and in ``docs/execution.md``.
 
 from __future__ import annotations
 
+import sys
 import threading
 import types
-from asyncio import _get_running_loop
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, FrameType
@@ -50,6 +50,13 @@ from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
 
 __all__ = ["Context", "DeferredFailure", "Ready", "current", "run", "settle"]
+
+def running_loop() -> Any:
+    """The event loop running on this thread, if any (asyncio is not imported for this:
+    no loop can run before it is)."""
+    asyncio = sys.modules.get("asyncio")
+    return None if asyncio is None else asyncio._get_running_loop()
+
 
 class _State(threading.local):
     ctx: Context | None = None  # the current trace of this thread
@@ -150,7 +157,7 @@ class Context:
         frame = sites.user_frame()
         site = sites.site_of(frame)
         # an async op gives an awaitable where plain Python would (a loop is running)
-        is_async = getattr(fn, "is_async", False) and _get_running_loop() is not None
+        is_async = getattr(fn, "is_async", False) and running_loop() is not None
         if self.mode == RECORD:
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
             # what a jitted run would do instead of dispatching (the graph's meta reason)
