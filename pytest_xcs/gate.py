@@ -7,6 +7,14 @@ number of tests, gated metrics, verdict), or it is an error:
   that produces it (``--xcs-ab`` for the measured ``speedup`` and
   ``efficiency``);
 * a comparison in which no test of the baseline ran fails, it does not pass.
+
+Structural metrics regress when they drop more than the threshold below the
+baseline.  Measured ones (``speedup``, ``efficiency``) regress only beyond doubt
+and beyond the noise floor (``pytest_xcs.stats``): the upper end of this run's
+confidence interval lies below the limit (baseline x (1 - PCT)), and the
+parallel side takes more than the noise floor longer than the limit allows.  A
+test whose rounds were too few for an interval is named in the verdict as not
+judged.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_xcs.options import Threshold
+from pytest_xcs.stats import NOISE_FLOOR, min_rounds
 
 __all__ = ["DEFAULT_GATE", "MEASURED", "Comparison", "GateError", "Regression", "baseline_fix",
            "compare", "require_metrics", "run_fix"]
@@ -40,6 +49,7 @@ class Regression:
     baseline: float
     current: float
     threshold: Threshold
+    current_high: float | None = None  # upper end of the interval of a measured metric
 
     @property
     def change(self) -> float:
@@ -56,6 +66,7 @@ class Comparison:
     baseline_tests: int = 0
     regressions: list[Regression] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)  # too few rounds for an interval
 
     @property
     def failed(self) -> bool:
@@ -70,6 +81,9 @@ class Comparison:
         found = len(self.regressions)
         outcome = (f"FAILED, {found} regression{'s' if found > 1 else ''}" if found
                    else "passed")
+        if self.unjudged:
+            outcome += (f" ({len(self.unjudged)} measured value(s) not judged: too few rounds "
+                        "for a confidence interval)")
         return f"xcs: compared {len(self.compared)} test(s) with {self.label} on {gates}: {outcome}"
 
 
@@ -118,7 +132,8 @@ def run_fix(xdist: bool) -> Fix:
 
 
 def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[Threshold],
-            label: str, fixes: tuple[Fix, Fix]) -> Comparison:
+            label: str, fixes: tuple[Fix, Fix], noise_floor: float = NOISE_FLOOR
+            ) -> Comparison:
     """Compare ``current`` with ``baseline`` on ``thresholds`` (see module doc).
 
     ``fixes`` say how to get a missing metric into the baseline and into the
@@ -143,12 +158,35 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: list[
     require_metrics({n: cur_tests[n] for n in result.compared}, thresholds, "this run",
                     fixes[1])
     for nodeid in result.compared:
-        old, now = base_tests[nodeid]["metrics"], cur_tests[nodeid]["metrics"]
         for t in thresholds:
-            if old[t.metric] > 0 and now[t.metric] < old[t.metric] * (1 - t.percent / 100):
-                result.regressions.append(
-                    Regression(nodeid, t.metric, old[t.metric], now[t.metric], t))
+            _judge(result, nodeid, base_tests[nodeid], cur_tests[nodeid], t, noise_floor)
+    if result.unjudged:
+        result.notes.append(f"not judged, too few A/B rounds for a confidence interval "
+                            f"(use --xcs-rounds {min_rounds()} or more): "
+                            f"{_names(result.unjudged)}")
     return result
+
+
+def _judge(result: Comparison, nodeid: str, old_test: dict[str, Any],
+           now_test: dict[str, Any], t: Threshold, noise_floor: float) -> None:
+    """Add a regression of ``t.metric`` of one test to ``result`` (see module doc)."""
+    old, now = old_test["metrics"][t.metric], now_test["metrics"][t.metric]
+    limit = old * (1 - t.percent / 100)
+    if old <= 0:
+        return
+    ab = now_test.get("ab") or {}
+    if t.metric not in MEASURED or "coverage" not in ab:  # structural, or a file without
+        if now < limit:                                    # intervals: compare the values
+            result.regressions.append(Regression(nodeid, t.metric, old, now, t))
+        return
+    high = ab.get(f"{t.metric}_high")
+    if high is None:
+        result.unjudged.append(f"{nodeid} {t.metric}")
+        return
+    target = limit if t.metric == "speedup" else limit * (ab.get("predicted_speedup") or 0)
+    missed = ab["par_median"] - ab["seq_median"] / target if target > 0 else 0.0
+    if high < limit and missed > noise_floor:
+        result.regressions.append(Regression(nodeid, t.metric, old, now, t, high))
 
 
 def _names(nodeids: list[str], shown: int = 3) -> str:

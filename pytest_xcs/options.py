@@ -14,7 +14,7 @@ from typing import Any
 
 from xcs_core.executors import available
 
-__all__ = ["METRICS", "MarkerArgs", "Threshold", "executor_name", "marker_args",
+__all__ = ["METRICS", "MarkerArgs", "Threshold", "duration", "executor_name", "marker_args",
            "positive_int", "threshold"]
 
 #: Metrics a regression threshold can name: (higher is better, needs A/B timing).
@@ -36,6 +36,19 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+_DURATION = re.compile(r"^(?P<num>\d+(\.\d*)?|\.\d+)\s*(?P<unit>s|ms|us)?$")
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def duration(text: str) -> float:
+    """argparse type: a duration >= 0 such as ``2ms``, ``500us`` or ``0.01`` (seconds)."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 2ms, 500us or 0.01s, got {text!r}")
+    return float(match["num"]) * _UNITS[match["unit"] or "s"]
 
 
 def executor_name(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_xcs import gate, startup
 from pytest_xcs import state as state_module
-from pytest_xcs.options import executor_name, marker_args, positive_int, threshold
+from pytest_xcs.options import duration, executor_name, marker_args, positive_int, threshold
 from pytest_xcs.runner import run_marked
 from pytest_xcs.tables import regression_table, report_lines
 from xcs_core.api import value as xcs_value
@@ -38,7 +38,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--xcs-ab", action="store_true", default=None,
                     help="time marked tests sequentially (A) and in parallel (B)")
     group.addoption("--xcs-rounds", type=positive_int, default=None, metavar="N",
-                    help="timed A/B rounds per side after one warm-up (default 5)")
+                    help="timed A/B rounds per side after one warm-up (default 10)")
+    group.addoption("--xcs-noise-floor", type=duration, default=None, metavar="DURATION",
+                    help="speedup gates fire only when the parallel side misses its target "
+                    "time by more than this (default 1ms; e.g. 5ms, 0.01s)")
     group.addoption("--xcs-executor", type=executor_name, default=None, metavar="NAME",
                     help="executor of the parallel side (default threads)")
     group.addoption("--xcs-workers", type=positive_int, default=None, metavar="N",
@@ -52,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder for profiles and timelines (default .xcs/artifacts)")
     group.addoption("--xcs-json", default=None, metavar="PATH",
                     help="write all xcs results as JSON to PATH")
+    group.addoption("--xcs-markdown", default=None, metavar="PATH",
+                    help="write a Markdown summary to PATH (also appended to "
+                    "$GITHUB_STEP_SUMMARY when that is set)")
     group.addoption("--xcs-save-baseline", nargs="?", const="baseline", default=None,
                     metavar="NAME", help="store results as baseline NAME (default 'baseline')")
     group.addoption("--xcs-compare", nargs="?", const="baseline", default=None,
@@ -64,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, kind, doc in (
             ("xcs_report", "bool", "like --xcs-report"), ("xcs_ab", "bool", "like --xcs-ab"),
             ("xcs_rounds", "string", "like --xcs-rounds"),
+            ("xcs_noise_floor", "string", "like --xcs-noise-floor"),
             ("xcs_executor", "string", "like --xcs-executor"),
             ("xcs_workers", "string", "like --xcs-workers"),
             ("xcs_profile", "bool", "like --xcs-profile"),

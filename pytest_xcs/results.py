@@ -6,17 +6,26 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pytest_xcs.stats import SpeedupStats, speedup_stats
+
 __all__ = ["ABTiming", "TestResult"]
 
 
 @dataclass
 class ABTiming:
-    """Wall times of the interleaved sequential (A) and parallel (B) rounds."""
+    """Wall times of the interleaved sequential (A) and parallel (B) rounds.
+
+    ``critical`` holds each parallel round's critical-path time (its calls timed
+    on their workers); ``overhead`` the predicted serial cost of dispatching the
+    calls (dispatched calls x ``XCS_DISPATCH_COST``).
+    """
 
     sequential: list[float]
     parallel: list[float]
     executor: str
     workers: int | None
+    critical: list[float] = field(default_factory=list)
+    overhead: float = 0.0
 
     @property
     def seq_median(self) -> float:
@@ -27,8 +36,25 @@ class ABTiming:
         return statistics.median(self.parallel)
 
     @property
+    def stats(self) -> SpeedupStats:
+        """Paired speedup of the rounds with its confidence interval (``pytest_xcs.stats``)."""
+        return speedup_stats(self.sequential, self.parallel)
+
+    @property
     def speedup(self) -> float:
-        return self.seq_median / self.par_median if self.par_median > 0 else 1.0
+        """The paired estimate (Hodges-Lehmann of the per-round ratios)."""
+        return self.stats.estimate
+
+    @property
+    def predicted_speedup(self) -> float | None:
+        """T1 / (max(Tinf, T1 / p) + overhead) from measured medians (``None``: no rounds
+        with calls): T1 the median sequential round, Tinf the median critical path of the
+        parallel rounds, p the workers when set."""
+        if not self.critical:
+            return None
+        t1, tinf = self.seq_median, statistics.median(self.critical)
+        span = tinf if self.workers is None else max(tinf, t1 / self.workers)
+        return t1 / (span + self.overhead) if span + self.overhead > 0 else None
 
 
 @dataclass
@@ -46,21 +72,29 @@ class TestResult:
     __test__ = False  # not a pytest test class
 
     @property
+    def predicted(self) -> float | None:
+        """The prediction efficiency compares with: from the A/B medians when measured,
+        else from the traced run."""
+        if self.ab is not None and self.ab.predicted_speedup is not None:
+            return self.ab.predicted_speedup
+        return self.summary.get("predicted_speedup") or None
+
+    @property
     def beat_prediction(self) -> bool:
         """Whether the measured speedup exceeded the predicted one."""
-        predicted = self.summary.get("predicted_speedup")
+        predicted = self.predicted
         return bool(self.ab is not None and predicted and self.ab.speedup > predicted)
 
     @property
     def efficiency(self) -> float | None:
         """Measured speedup divided by predicted speedup, at most 1.
 
-        The prediction uses the call times of one traced run; when the measured
-        rounds beat it, efficiency is 1 and ``beat_prediction`` says so.
+        When the measured rounds beat the prediction, efficiency is 1 and
+        ``beat_prediction`` says so (see ``tables.BEAT_NOTE`` for why it happens).
         """
-        if self.ab is None or not self.summary.get("predicted_speedup"):
+        if self.ab is None or not self.predicted:
             return None
-        return min(1.0, self.ab.speedup / self.summary["predicted_speedup"])
+        return min(1.0, self.ab.speedup / self.predicted)
 
     def metrics(self) -> dict[str, float]:
         """The numbers a baseline compares (absent ones are left out)."""
@@ -76,7 +110,13 @@ class TestResult:
         data = asdict(self)
         data["metrics"] = self.metrics()
         if self.ab is not None:
-            data["ab"].update(seq_median=self.ab.seq_median, par_median=self.ab.par_median,
-                              speedup=self.ab.speedup, efficiency=self.efficiency,
-                              beat_prediction=self.beat_prediction)
+            stats, predicted = self.ab.stats, self.predicted
+            data["ab"].update(
+                seq_median=self.ab.seq_median, par_median=self.ab.par_median,
+                speedup=stats.estimate, speedup_low=stats.low, speedup_high=stats.high,
+                confidence=stats.confidence, coverage=stats.coverage,
+                predicted_speedup=predicted, efficiency=self.efficiency,
+                efficiency_high=(min(1.0, stats.high / predicted)
+                                 if stats.high is not None and predicted else None),
+                beat_prediction=self.beat_prediction)
         return data

@@ -6,9 +6,11 @@ The test body runs:
    the test's outcome, and its graph gives the structural report;
 2. with ``--xcs-ab``: once more each way as warm-up, then ``rounds`` times
    sequentially (A) and under ``xcs.jit`` with the chosen executor (B),
-   interleaved A B A B so machine drift affects both alike.  The test's own
-   assertions run on both sides: a body that passes sequentially but fails in
-   parallel is a ``ParallelizationFailure``;
+   interleaved A B A B so machine drift affects both alike (each round is one
+   paired ratio, see ``pytest_xcs.stats``).  The test's own assertions run on
+   both sides: a body that passes sequentially but fails in parallel is a
+   ``ParallelizationFailure``.  Each parallel round's critical-path time is kept
+   for the measured prediction (``ABTiming.predicted_speedup``);
 3. with ``--xcs-profile``: once more each way under pyinstrument.
 
 Test bodies are therefore run several times with the same fixture values:
@@ -31,6 +33,8 @@ import xcs_core as xcs
 from pytest_xcs import profiling
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.timeline import write_timeline
+from xcs_core.cost import DISPATCH_COST
+from xcs_core.nodes import build_graph
 from xcs_core.report import tidy_paths
 from xcs_core.tracing import trace_call
 
@@ -46,7 +50,7 @@ class RunSettings:
     """How marked tests are run (from options, ini values and the marker)."""
 
     ab: bool = False
-    rounds: int = 5
+    rounds: int = 10
     executor: str = "threads"
     workers: int | None = None
     profile: bool = False
@@ -103,9 +107,15 @@ def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
     timing = ABTiming([], [], settings.executor, settings.workers)
     sequential()
     parallel()
+    analysis = None
     for _ in range(settings.rounds):
         timing.sequential.append(_timed(sequential))
         timing.parallel.append(_timed(parallel))
+        if runs:  # the round's critical path, its calls timed on their workers
+            analysis = xcs.analyze(build_graph(runs[-1].nodes))
+            timing.critical.append(analysis.critical_time)
+    if analysis is not None:
+        timing.overhead = analysis.dispatched_calls * DISPATCH_COST
     return timing, (runs[-1].nodes if runs else [])
 
 

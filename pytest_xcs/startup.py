@@ -1,9 +1,10 @@
 """Checks made when pytest starts, so a run never fails at its end for a reason known at
 its beginning.
 
-Output folders must be writable (``--xcs-json``, ``--xcs-artifacts``, the baseline
-folder), the baseline named by ``--xcs-compare`` must exist and be valid, and every
-gated metric must exist in the baseline and be measured by this run.  Each
+Output folders must be writable (``--xcs-json``, ``--xcs-markdown``, ``--xcs-artifacts``,
+the baseline folder), the baseline named by ``--xcs-compare`` must exist and be valid,
+every gated metric must exist in the baseline and be measured by this run, and a
+measured gate needs enough rounds to be able to fire.  Each
 problem is a ``pytest.UsageError`` (exit status 4) that names the option and the
 fix.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_xcs import baseline, gate
+from pytest_xcs import baseline, gate, stats
 from pytest_xcs.state import XcsState
 
 __all__ = ["check"]
@@ -24,11 +25,13 @@ __all__ = ["check"]
 
 def check(state: XcsState) -> None:
     """All start-up checks of ``state`` (controller only; xdist workers write nothing)."""
-    if state.json_path is not None:
-        if state.json_path.is_dir():
-            raise pytest.UsageError(f"--xcs-json {state.json_path}: is a folder; give a file "
-                                    "path such as xcs.json")
-        _writable(state.json_path.parent, f"--xcs-json {state.json_path}")
+    for option, path, example in (("--xcs-json", state.json_path, "xcs.json"),
+                                  ("--xcs-markdown", state.markdown_path, "xcs.md")):
+        if path is not None:
+            if path.is_dir():
+                raise pytest.UsageError(f"{option} {path}: is a folder; give a file "
+                                        f"path such as {example}")
+            _writable(path.parent, f"{option} {path}")
     if state.run.ab or state.run.profile:
         _writable(state.run.artifacts, f"--xcs-artifacts (xcs_artifacts) {state.run.artifacts}")
     if state.save_name:
@@ -68,5 +71,10 @@ def _load_baseline(state: XcsState) -> None:
                     f"gate {t}: this run does not measure {t.metric} "
                     f"({t.metric} is measured only with {gate.MEASURED[t.metric]}); "
                     f"{gate.run_fix(state.xdist)(t.metric)}")
+            if t.metric in gate.MEASURED and state.run.rounds < stats.min_rounds():
+                raise gate.GateError(
+                    f"gate {t}: {state.run.rounds} A/B round(s) give no "
+                    f"{stats.CONFIDENCE:.0%} confidence interval, so it could never fire; "
+                    f"use --xcs-rounds {stats.min_rounds()} or more")
     except gate.GateError as exc:
         raise pytest.UsageError(f"--xcs-compare-fail: {exc}") from None

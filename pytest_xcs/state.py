@@ -9,17 +9,25 @@ marker thresholds, compared with a baseline and written as JSON.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_xcs import baseline, gate
-from pytest_xcs.options import MarkerArgs, Threshold, executor_name, positive_int, threshold
+from pytest_xcs import baseline, gate, markdown, stats
+from pytest_xcs.options import (
+    MarkerArgs,
+    Threshold,
+    duration,
+    executor_name,
+    positive_int,
+    threshold,
+)
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.runner import RunSettings
-from xcs_core.report import display_path
+from xcs_core.report import display_path, format_seconds
 
 __all__ = ["XcsState", "from_config"]
 
@@ -45,12 +53,15 @@ class XcsState:
     comparison: gate.Comparison | None = None
     notes: list[str] = field(default_factory=list)
     ab_skipped: bool = False
+    noise_floor: float = stats.NOISE_FLOOR
+    markdown_path: Path | None = None
 
     @property
     def active(self) -> bool:
         """Whether anything beyond tracing and marker checks was asked for."""
         return bool(self.report or self.run.ab or self.run.profile or self.json_path
-                    or self.save_name or self.compare_name)
+                    or self.save_name or self.compare_name or self.markdown_path
+                    or os.environ.get(markdown.STEP_SUMMARY))
 
     def settings_for(self, marker: MarkerArgs) -> RunSettings:
         """Run settings for one test: the marker's rounds/workers win."""
@@ -63,7 +74,6 @@ class XcsState:
 
     def check(self, result: TestResult, marker: MarkerArgs) -> str:
         """A failure message if the result misses a marker threshold, else ``""``."""
-        predicted = result.summary["predicted_speedup"]
         structural = result.summary["parallelism"]
         if marker.min_parallelism is not None and structural < marker.min_parallelism:
             blocking = "; ".join(f"{p['site']} ({p['reason']}{_times(p)})"
@@ -75,14 +85,35 @@ class XcsState:
                     f"{result.summary['max_width']})"
                     + (f"; serialization points: {blocking}" if blocking else ""))
         if marker.min_speedup is not None:
-            if result.ab is None:
-                result.note = (f"min_speedup={marker.min_speedup:g} not checked: it needs "
-                               "measured timings (run with --xcs-ab)")
-            elif result.ab.speedup < marker.min_speedup:
-                return (f"xcs: measured speedup {result.ab.speedup:.2f}x is below "
-                        f"min_speedup={marker.min_speedup:g} (sequential median "
-                        f"{result.ab.seq_median:.4f} s, parallel median "
-                        f"{result.ab.par_median:.4f} s, predicted {predicted:.2f}x)")
+            return self._check_speedup(result, marker.min_speedup)
+        return ""
+
+    def _check_speedup(self, result: TestResult, target: float) -> str:
+        """``min_speedup``: fails only when the interval lies below ``target`` and the
+        parallel side misses the target time by more than the noise floor."""
+        ab = result.ab
+        if ab is None:
+            result.note = (f"min_speedup={target:g} not checked: it needs "
+                           "measured timings (run with --xcs-ab)")
+            return ""
+        found = ab.stats
+        if not found.conclusive:
+            result.note = (f"min_speedup={target:g} not checked: {found.rounds} round(s) give "
+                           f"no {found.confidence:.0%} interval; use --xcs-rounds "
+                           f"{stats.min_rounds(found.confidence)} or more")
+            return ""
+        if stats.falls_short(found, target, ab.seq_median, ab.par_median, self.noise_floor):
+            return (f"xcs: measured speedup {found.estimate:.2f}x "
+                    f"({found.confidence:.0%} interval {found.interval_text()}, "
+                    f"{found.rounds} paired rounds) is below min_speedup={target:g} "
+                    f"(sequential median {format_seconds(ab.seq_median)}, parallel median "
+                    f"{format_seconds(ab.par_median)}, more than the noise floor "
+                    f"{format_seconds(self.noise_floor)} slower than "
+                    f"{format_seconds(ab.seq_median / target)})")
+        if found.estimate < target:
+            result.note = (f"min_speedup={target:g}: measured {found.estimate:.2f}x "
+                           f"{found.interval_text()} is not below it beyond doubt or beyond "
+                           f"the noise floor {format_seconds(self.noise_floor)}")
         return ""
 
     def document(self) -> dict[str, Any]:
@@ -107,7 +138,8 @@ class XcsState:
         if self.baseline_doc is not None:
             self.comparison = gate.compare(
                 self.baseline_doc, doc, self.thresholds, self.compare_label,
-                (gate.baseline_fix(self.compare_name or ""), gate.run_fix(self.xdist)))
+                (gate.baseline_fix(self.compare_name or ""), gate.run_fix(self.xdist)),
+                self.noise_floor)
             self.notes.extend(f"xcs: {n}" for n in self.comparison.notes)
         if self.save_name:
             path = self.baseline_path(self.save_name)
@@ -116,6 +148,9 @@ class XcsState:
         if self.json_path:
             baseline.save(self.json_path, doc)
             self.notes.append(f"xcs: wrote {display_path(self.json_path)}")
+        text = markdown.render(list(self.results.values()), self.comparison)
+        for path in markdown.write(text, self.markdown_path):
+            self.notes.append(f"xcs: wrote the Markdown summary to {display_path(path)}")
 
     def baseline_path(self, name: str) -> Path:
         return _absolute(self.baseline_dir, self.rootdir) / f"{name}.json"
@@ -154,10 +189,11 @@ def from_config(config: pytest.Config) -> XcsState:
         _convert("xcs_compare_fail", t, threshold) for t in config.getini("xcs_compare_fail") or []]
     artifacts = Path(_value(config, "xcs_artifacts", "xcs_artifacts") or ".xcs/artifacts")
     json_path = config.getoption("xcs_json")
+    markdown = config.getoption("xcs_markdown")
     return XcsState(
         run=RunSettings(
             ab=bool(_value(config, "xcs_ab", "xcs_ab")),
-            rounds=_value(config, "xcs_rounds", "xcs_rounds", positive_int) or 5,
+            rounds=_value(config, "xcs_rounds", "xcs_rounds", positive_int) or 10,
             executor=_value(config, "xcs_executor", "xcs_executor", executor_name) or "threads",
             workers=_value(config, "xcs_workers", "xcs_workers", positive_int),
             profile=bool(_value(config, "xcs_profile", "xcs_profile")),
@@ -171,13 +207,20 @@ def from_config(config: pytest.Config) -> XcsState:
         thresholds=list(thresholds) or [gate.DEFAULT_GATE],
         rootdir=config.rootpath,
         xdist=xdist,
+        noise_floor=_noise_floor(config),
+        markdown_path=Path(markdown).absolute() if markdown else None,
     )
+
+
+def _noise_floor(config: pytest.Config) -> float:
+    found = _value(config, "xcs_noise_floor", "xcs_noise_floor", duration)
+    return stats.NOISE_FLOOR if found is None else found
 
 
 def result_from_dict(data: dict[str, Any]) -> TestResult:
     """Rebuild a result sent by an xdist worker."""
     ab = data.get("ab")
-    timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"]) \
-        if ab else None
+    timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"],
+                      ab.get("critical", []), ab.get("overhead", 0.0)) if ab else None
     return TestResult(data["nodeid"], data["summary"], data.get("sync_points", []), timing,
                       data.get("artifacts", {}), data.get("slowest", {}), data.get("note", ""))

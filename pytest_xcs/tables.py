@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pytest_xcs.gate import Regression
 from pytest_xcs.results import TestResult
+from pytest_xcs.stats import CONFIDENCE, min_rounds
 from xcs_core.report import (
     SUMMARY_HEADERS,
     display_path,
@@ -20,10 +21,12 @@ from xcs_core.report import (
 
 __all__ = ["ab_table", "regression_table", "report_lines"]
 
-AB_HEADERS = ("name", "sequential", "parallel", "speedup", "predicted", "efficiency")
+AB_HEADERS = ("name", "sequential", "parallel", "speedup", f"{CONFIDENCE:.0%} CI",
+              "predicted", "efficiency")
 
-BEAT_NOTE = ("* measured speedup above the prediction (which uses the call times of one traced "
-             "run):\n  efficiency shown as 100%")
+BEAT_NOTE = ("* measured speedup above the prediction, efficiency shown as 100%: the prediction\n"
+             "  charges XCS_DISPATCH_COST per dispatched call (fitted on another machine?), or\n"
+             "  calls took longer in the parallel rounds than alone")
 
 
 def structure_table(results: Sequence[TestResult]) -> str:
@@ -31,21 +34,25 @@ def structure_table(results: Sequence[TestResult]) -> str:
 
 
 def ab_table(results: Sequence[TestResult]) -> str:
-    """Medians of the A/B rounds, measured and predicted speedup, efficiency (<= 100%)."""
+    """Medians of the A/B rounds, the paired speedup with its interval, the prediction from
+    measured medians and the efficiency (<= 100%)."""
     rows = []
     for r in results:
         if r.ab is None:
             continue
         efficiency = "-" if r.efficiency is None else f"{r.efficiency:.0%}"
+        found = r.ab.stats
         rows.append([r.nodeid, format_seconds(r.ab.seq_median), format_seconds(r.ab.par_median),
-                     f"{r.ab.speedup:.2f}x", f"{r.summary['predicted_speedup']:.2f}x",
+                     f"{found.estimate:.2f}x", found.interval_text(),
+                     "-" if r.predicted is None else f"{r.predicted:.2f}x",
                      efficiency + ("*" if r.beat_prediction else "")])
     table = fit_table(rows, AB_HEADERS)
     return table + ("\n" + BEAT_NOTE if any(r.beat_prediction for r in results) else "")
 
 
 def regression_table(regressions: Sequence[Regression]) -> str:
-    rows = [[r.nodeid, r.metric, f"{r.baseline:.3g}", f"{r.current:.3g}",
+    rows = [[r.nodeid, r.metric, f"{r.baseline:.3g}", f"{r.current:.3g}" + (
+        "" if r.current_high is None else f" (<= {r.current_high:.3g})"),
              f"{r.change:+.1f}%", f"-{r.threshold.percent:g}%"] for r in regressions]
     return fit_table(rows, ["name", "metric", "baseline", "now", "change", "allowed"])
 
@@ -60,6 +67,9 @@ def _details(r: TestResult, verbosity: int) -> list[str]:
     if r.ab is not None:
         extra.append(f"  A/B rounds: sequential {_span(r.ab.sequential)}, "
                      f"parallel {_span(r.ab.parallel)}")
+        if not r.ab.stats.conclusive:
+            extra.append(f"  no {CONFIDENCE:.0%} interval from {len(r.ab.sequential)} round(s): "
+                         f"use --xcs-rounds {min_rounds()} or more")
     if r.note:
         extra.append(f"  note: {r.note}")
     if verbosity > 0:
@@ -79,7 +89,8 @@ def report_lines(results: Sequence[TestResult], verbosity: int) -> list[str]:
     lines = [structure_table(results)]
     if any(r.ab for r in results):
         executor = next(r.ab.executor for r in results if r.ab)
-        lines += ["", f"A/B timing, medians (A = sequential, B = xcs.jit on {executor!r}):",
+        lines += ["", f"A/B timing, medians (A = sequential, B = xcs.jit on {executor!r}; "
+                  "speedup: paired rounds):",
                   ab_table(results)]
     if verbosity < 0:
         return lines

@@ -85,9 +85,9 @@ def test_ab_times_both_sides_and_writes_a_timeline(example):
     result = example.runpytest("--xcs-ab", "--xcs-rounds", "2", "--xcs-workers", "8")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
-        "A/B timing, medians (A = sequential, B = xcs.jit on 'threads'):",
-        "name * sequential * parallel * speedup * predicted * efficiency",
-        "test_example.py::test_ensemble * ms * ms * *x * *x * *%*",
+        "A/B timing, medians (A = sequential, B = xcs.jit on 'threads'; speedup: paired rounds):",
+        "name * sequential * parallel * speedup * 99% CI * predicted * efficiency",
+        "test_example.py::test_ensemble * ms * ms * *x * needs 8+ * *x * *%*",
         "test_example.py::test_ensemble", "  map: *",
         "  A/B rounds: sequential * to * (2 rounds), parallel * to * (2 rounds)",
         "  timeline: .xcs/artifacts/test_example.py_test_ensemble.timeline.svg"])
@@ -133,13 +133,20 @@ def test_min_parallelism_and_min_speedup_state_expected_and_actual(pytester):
         def test_chain_is_not_faster():
             assert step(step(1)) == 3
     ''')
-    result = pytester.runpytest("--xcs-ab", "--xcs-rounds", "1")
+    result = pytester.runpytest("--xcs-ab", "--xcs-rounds", "8")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*xcs: parallelism 1.00 is below min_parallelism=2 (structural, from the traced "
         "graph: 2 calls, 2 on the critical path, max width 1)*",
-        "*xcs: measured speedup *x is below min_speedup=1000 (sequential median*",
+        "*xcs: measured speedup *x (99% interval *-*x, 8 paired rounds) is below "
+        "min_speedup=1000 (sequential median *, parallel median *, more than the noise floor "
+        "1.0 ms slower than *)*",
     ])
+    # too few rounds for an interval: not checked, and the summary says so
+    few = pytester.runpytest("--xcs-ab", "--xcs-rounds", "3", "-k", "not_faster")
+    few.assert_outcomes(passed=1)
+    few.stdout.fnmatch_lines(["*min_speedup=1000 not checked: 3 round(s) give no 99% "
+                              "interval; use --xcs-rounds 8 or more*"])
     # without A/B the measured check is reported as not checked, not silently passed
     plain = pytester.runpytest("--xcs-report", "-k", "not_faster")
     plain.assert_outcomes(passed=1)

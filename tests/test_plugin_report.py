@@ -91,7 +91,7 @@ def test_efficiency_never_shows_above_100_percent():
     assert "100%*" in table and "200%" not in table
     assert "* measured speedup above the prediction" in table
     slower = _result((3.0, 2.0), predicted=2.0)
-    assert slower.efficiency == 0.75 and not slower.beat_prediction
+    assert slower.efficiency == pytest.approx(0.75) and not slower.beat_prediction
     assert "75%" in ab_table([slower]) and "*" not in ab_table([slower])
 
 
