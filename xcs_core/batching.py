@@ -107,10 +107,13 @@ class Batch:
     max_batch: int
     op: str  # the op's qualified name, for messages
     signature: inspect.Signature | None
+    arity: int  # parameters, when all are positional (-1 otherwise): the fast path of ``item``
 
     def item(self, args: tuple, kwargs: dict) -> tuple | None:
         """The call's arguments as the batch function receives them, or ``None`` when
         they do not bind to a tuple (the call then runs alone, through the op)."""
+        if not kwargs and len(args) == self.arity:
+            return args  # every parameter given by position: nothing to bind
         if self.signature is None:
             return None if kwargs else args
         try:
@@ -153,7 +156,10 @@ def make_batch(op: str, single: Callable[..., Any], fn: Any, max_batch: Any) -> 
         signature: inspect.Signature | None = inspect.signature(single)
     except (TypeError, ValueError):
         signature = None
-    return Batch(fn, max_batch, op, signature)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [] if signature is None else list(signature.parameters.values())
+    arity = len(params) if all(p.kind in positional for p in params) and params else -1
+    return Batch(fn, max_batch, op, signature, arity)
 
 
 def _name(fn: Any) -> str:
