@@ -3,7 +3,7 @@
 Run: ``.venv/bin/pip install -e ".[bench]" && .venv/bin/python benchmarks/run.py``
 (``--quick`` for 5 rounds and no N=4096 ensemble; ``--only TEXT`` for the
 sections whose name contains TEXT: ``ensemble``, ``diamond``, ``chat``,
-``chain``, ``CPU``, ``overhead``, ``memory``, ``analysis``).  How contenders are
+``chain``, ``CPU``, ``batching``, ``overhead``, ``memory``, ``analysis``).  How contenders are
 measured is in ``harness.py``; how peers are written, in ``workloads.py``; the
 cost of jitting itself, in ``overhead.py``.  Every target of the project is
 printed with PASS/MISS; results are also written to
@@ -35,6 +35,7 @@ from tabulate import tabulate
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import analysis_scaling  # noqa: E402
+import batching  # noqa: E402
 import harness  # noqa: E402
 import overhead  # noqa: E402
 import workloads as wl  # noqa: E402
@@ -56,7 +57,9 @@ def build(peers: wl.Peers, quick: bool, only: str) -> list[harness.Workload]:
     makers.update({"diamond": functools.partial(wl.diamond_workload, peers),
                    "chat pipeline": functools.partial(wl.chat_workload, peers),
                    "chain": wl.chain_workload,
-                   "CPU-bound": functools.partial(wl.cpu_workload, peers)})
+                   "CPU-bound": functools.partial(wl.cpu_workload, peers),
+                   "batching 256 lookups": functools.partial(batching.batching_workload,
+                                                             peers.runner)})
     return [make() for name, make in makers.items() if only in name]
 
 
@@ -129,6 +132,9 @@ def workload_targets(work: harness.Workload, med: dict[str, float]) -> list[Targ
               invert=True)
         ratio("xcs processes", f"ProcessPoolExecutor({work.meta['workers']}) warm", 1.05,
               "xcs processes <= 1.05x a warm ProcessPoolExecutor")
+    if work.name.startswith("batching"):
+        ratio("xcs threads, batch=", "asyncio DataLoader", 1.1,
+              "xcs batch= <= 1.1x a hand-written asyncio DataLoader")
     if work.traced is not None and "xcs threads" in med:
         out.append(prediction_target(work, med["xcs threads"]))
     return out
