@@ -144,9 +144,19 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     if ctx.extra:
         return _extra(ctx, fn, args, kwargs)
     kind = type(fn)
-    if kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
-            kind is type or type(fn.__self__) in _PLAIN_OWNERS):
-        for arg in args:  # the common case, inlined: C code with plain arguments
+    if kind is _FUNCTION:  # the common cases, inlined: the user's (compiled) functions,
+        hit = _TWINS.get(id(fn))
+        if hit is not None and hit[0]() is fn:
+            return (hit[1] or fn)(*args, **kwargs)
+    elif kind is _METHOD:  # their methods,
+        func = fn.__func__
+        hit = _TWINS.get(id(func))
+        if hit is not None and hit[0]() is func:
+            return (hit[1] or func)(fn.__self__, *args, **kwargs)
+    elif kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
+            kind is type or type(fn.__self__) in _PLAIN_OWNERS
+            or fn.__name__ in _REFERENCE_METHODS.get(type(fn.__self__), ())):
+        for arg in args:  # and C code with plain arguments
             if type(arg) not in _ATOMS:
                 break
         else:
@@ -376,6 +386,9 @@ _CLASSES: dict[type, Callable[..., Any]] = {
     filter: _mapping, type: _type,
 }
 _C_CALLABLES = frozenset({types.BuiltinFunctionType, type})
+_FUNCTION, _METHOD, _TWINS = types.FunctionType, types.MethodType, twins.FAST
+#: list and dict methods that, given plain arguments, neither store nor look at a stand-in
+_REFERENCE_METHODS = {list: frozenset(_LIST_METHODS), dict: frozenset(_DICT_METHODS)}
 #: Owners of builtin methods that never hold a stand-in (``str.join`` excepted below).
 _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
 #: C callables whose handling depends on more than their arguments: never fast.

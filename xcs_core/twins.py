@@ -20,11 +20,14 @@ from typing import Any
 from xcs_core import compiler
 from xcs_core.errors import XcsWarning
 
-__all__ = ["COMPILED", "FOREIGN", "TWIN", "install", "target", "twin_of"]
+__all__ = ["COMPILED", "FAST", "FOREIGN", "TWIN", "install", "target", "twin_of"]
 
 COMPILED, TWIN, FOREIGN = range(3)
 _codes: dict[int, tuple[types.CodeType, int, Any]] = {}
 _twins: dict[int, tuple[weakref.ref, types.FunctionType]] = {}
+#: id(function) -> (weak reference, twin or ``None`` for "call it as it is"), for every
+#: function whose calls from compiled code need no more than that (read by intrinsics.call)
+FAST: dict[int, tuple[weakref.ref, types.FunctionType | None]] = {}
 _cells: dict[str, Any] = {}  # the helpers' cells, bound by intrinsics
 
 
@@ -40,8 +43,17 @@ def target(fn: types.FunctionType) -> tuple[int, Any]:
     if entry is None or entry[0] is not code:
         entry = _classify(fn, code)
     if entry[1] == TWIN:
-        return TWIN, _twin(fn, entry[2])
+        twin = _twin(fn, entry[2])
+        _remember(fn, twin)
+        return TWIN, twin
+    if entry[1] == COMPILED:
+        _remember(fn, None)
     return entry[1], fn
+
+
+def _remember(fn: types.FunctionType, twin: types.FunctionType | None) -> None:
+    key_ = id(fn)
+    FAST[key_] = (weakref.ref(fn, lambda _ref: FAST.pop(key_, None)), twin)
 
 
 def _classify(fn: types.FunctionType, code: types.CodeType) -> tuple[types.CodeType, int, Any]:
