@@ -136,8 +136,13 @@ def _counted(descriptions: Iterable[str]) -> list[str]:
     return [d if n == 1 else f"{d} ({n} times)" for d, n in counts.items()]
 
 
-def analyze(graph: ComputationGraph) -> Analysis:
-    """Use-def chains, levels, critical path, sync points and patterns of ``graph``."""
+def analyze(graph: ComputationGraph | Any) -> Analysis:
+    """Use-def chains, levels, critical path, sync points and patterns of ``graph``
+    (a ``ComputationGraph``, or what ``xcs.trace`` returned: its graph is used)."""
+    graph = getattr(graph, "graph", graph)  # a TraceResult
+    if not isinstance(graph, ComputationGraph):
+        raise TypeError(f"xcs.analyze: expected a ComputationGraph or the result of xcs.trace, "
+                        f"got {type(graph).__name__}")
     # The walk allocates many small acyclic objects; the cyclic collector would
     # rescan them again and again and make the pass superlinear on big graphs.
     enabled = gc.isenabled()

@@ -165,7 +165,7 @@ def op(fn: Any = None, *, effect: bool = False,
 
 
 class Operator:
-    """A unit of a compound program with ``forward(self, inputs)``.
+    """A unit of a compound program with ``forward(self, inputs, ...)``.
 
     Calling an operator is one leaf call (like a model wrapper) unless its
     class is decorated with ``@xcs.jit``, in which case ``forward`` is traced
@@ -178,24 +178,32 @@ class Operator:
     def forward(self, inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__qualname__} must define forward(self, inputs)")
 
-    def __call__(self, inputs: Any) -> Any:
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """``forward(inputs, *args, **kwargs)``: extra arguments (``temperature=0.5``)
+        are passed on, as one leaf call."""
         ctx = runtime.current()
         if ctx is None or type(self).__xcs_jit__ is not None:
             jitted = type(self).__xcs_jit__
-            return self.forward(inputs) if jitted is None else jitted(self, inputs)
-        return self._leaf_call(ctx, inputs, False)
+            if jitted is None:
+                return self.forward(inputs, *args, **kwargs)
+            return jitted(self, inputs, *args, **kwargs)
+        return self._leaf_call(ctx, (inputs, *args), kwargs, False)
 
     def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
         jitted = type(self).__xcs_jit__
         if jitted is not None:
             return jitted.__xcs_dispatch__(ctx, (self, *args), kwargs)
-        if len(args) != 1 or kwargs:
+        if not args and "inputs" in kwargs:  # m(inputs=x), as __call__ binds it
+            kwargs = dict(kwargs)
+            args = (kwargs.pop("inputs"),)
+        if not args:
             return self(*args, **kwargs)  # the same TypeError as plain Python
-        return self._leaf_call(ctx, args[0], True)
+        return self._leaf_call(ctx, args, kwargs, True)
 
-    def _leaf_call(self, ctx: runtime.Context, inputs: Any, compiled: bool) -> Any:
+    def _leaf_call(self, ctx: runtime.Context, args: tuple, kwargs: dict,
+                   compiled: bool) -> Any:
         cls = type(self)
-        return ctx.call(cls.__qualname__, self.forward, (inputs,), {}, self.effect,
+        return ctx.call(cls.__qualname__, self.forward, tuple(args), dict(kwargs), self.effect,
                         f"{cls.__module__}.{cls.__qualname__}", compiled)
 
 
