@@ -102,13 +102,17 @@ class Scheduler:
                 if dep.state != DONE and dep.sched is self:
                     node.waiting += 1
                     dep.dependents.append(node)
-            self._raise_heights(node)
+            if node.inputs:
+                self._raise_heights(node)
             if node.waiting == 0:
                 self._ready_locked(node, inline, window=True)
-            self._pump_locked()
+            if self._heap:
+                self._pump_locked()
             self._notify_locked()
-        self._start_ready()
-        self._run_inline(inline)
+        if self._to_start:
+            self._start_ready()
+        if inline:
+            self._run_inline(inline)
 
     def _raise_heights(self, node: Node) -> None:
         stack, hops = [node], 0
