@@ -280,3 +280,19 @@ def test_a_bad_batch_declaration_is_refused_naming_the_op():
         xcs.op(batch=3)(f)
     with pytest.raises(ValueError, match="max_batch must be a positive integer"):
         xcs.op(batch=lookup_many, max_batch=0)(f)
+
+
+def test_one_worker_runs_the_requests_one_after_another():
+    ids = [i for i in range(10) if i not in BAD]
+    with xcs.execution(max_workers=1):
+        assert xcs.jit(comprehension)(ids) == comprehension(ids)
+    assert [len(r) for r in REQUESTS] == [4, 4]
+
+
+def test_batching_in_worker_processes_gives_plain_results():
+    ids = [i for i in range(10) if i not in BAD]
+    with xcs.execution(executor="processes", max_workers=2):
+        assert xcs.jit(total)(ids) == total(ids)
+        with pytest.raises(KeyError) as caught:
+            xcs.jit(total)([1, 2, 3])
+    assert caught.value.args == (3,)
