@@ -296,3 +296,26 @@ def test_batching_in_worker_processes_gives_plain_results():
         with pytest.raises(KeyError) as caught:
             xcs.jit(total)([1, 2, 3])
     assert caught.value.args == (3,)
+
+
+def test_an_async_op_with_an_async_batch_function():
+    import asyncio
+
+    async def triple_many(items):
+        REQUESTS.append([k for (k,) in items])
+        await asyncio.sleep(0)
+        return [k * 3 for (k,) in items]
+
+    @xcs.op(batch=triple_many, max_batch=5)
+    async def triple(k):
+        return k * 3
+
+    @xcs.jit
+    async def program():
+        return [await triple(k) for k in range(7)]
+
+    for executor in ("threads", "asyncio"):
+        REQUESTS.clear()
+        with xcs.execution(executor=executor):
+            assert asyncio.run(program()) == [k * 3 for k in range(7)]
+        assert REQUESTS == [[0, 1, 2, 3, 4], [5, 6]]
