@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from pyinstrument import Profiler
-from pyinstrument.renderers import HTMLRenderer
+from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
 from pyinstrument.session import Session
 
-__all__ = ["WorkerProfiles", "profile_call", "slowest_frames", "write_html"]
+__all__ = ["WorkerProfiles", "profile_call", "slowest_frames", "write_html", "write_speedscope"]
 
 COVERAGE_NOTE = ("parallel profile: calling thread + every leaf call on its worker thread; "
                  "pool bookkeeping between calls is not sampled")
@@ -69,6 +69,13 @@ def write_html(session: Session, path: Path) -> Path:
     """Render ``session`` as pyinstrument's self-contained HTML page."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HTMLRenderer().render(session), encoding="utf-8")
+    return path
+
+
+def write_speedscope(session: Session, path: Path) -> Path:
+    """Render ``session`` as speedscope JSON (open it at speedscope.app)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SpeedscopeRenderer().render(session), encoding="utf-8")
     return path
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import xcs_core as xcs
 from pytest_xcs import profiling
 from pytest_xcs.results import ABTiming, TestResult
+from pytest_xcs.chrome_trace import write_chrome_trace
 from pytest_xcs.timeline import write_timeline
 from xcs_core.cost import DISPATCH_COST
 from xcs_core.nodes import build_graph
@@ -68,6 +69,8 @@ def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
         result.ab, nodes = _ab(fn, kwargs, settings)
         path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
         result.artifacts["timeline"] = str(write_timeline(nodes, nodeid, path))
+        trace = path.with_name(f"{_slug(nodeid)}.trace.json")  # Perfetto, speedscope
+        result.artifacts["trace_events"] = str(write_chrome_trace(nodes, nodeid, trace))
     if settings.profile:
         _profile(fn, kwargs, nodeid, settings, result)
     return result
@@ -147,6 +150,9 @@ def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
                           ("parallel", profiling.profile_call(parallel, workers))):
         path = profiling.write_html(session, stem.with_name(f"{stem.name}.{side}.html"))
         result.artifacts[f"profile_{side}"] = str(path)
+        path = profiling.write_speedscope(
+            session, stem.with_name(f"{stem.name}.{side}.speedscope.json"))
+        result.artifacts[f"speedscope_{side}"] = str(path)
         result.slowest[side] = profiling.slowest_frames(session)
 
 
