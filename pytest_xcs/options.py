@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xcs_core.executors import available
+from xcs_core.leaves import Leaves
 
 __all__ = ["METRICS", "MarkerArgs", "Threshold", "duration", "executor_name", "marker_args",
            "positive_int", "threshold"]
@@ -96,9 +97,11 @@ class MarkerArgs:
     min_parallelism: float | None = None
     rounds: int | None = None
     workers: int | None = None
+    leaves: Leaves | None = None  # callees whose calls are leaf calls in this test
 
 
-_MARKER_TYPES = {"min_speedup": float, "min_parallelism": float, "rounds": int, "workers": int}
+_MARKER_TYPES = {"min_speedup": float, "min_parallelism": float, "rounds": int, "workers": int,
+                 "leaves": list}
 
 
 def marker_args(args: tuple, kwargs: dict[str, Any]) -> MarkerArgs:
@@ -110,8 +113,13 @@ def marker_args(args: tuple, kwargs: dict[str, Any]) -> MarkerArgs:
     if unknown:
         raise ValueError(f"xcs_parallel got unknown argument(s) {', '.join(unknown)}; "
                          f"accepted: {', '.join(_MARKER_TYPES)}")
+    kwargs = dict(kwargs)
+    if "leaves" in kwargs:
+        kwargs["leaves"] = marker_leaves(kwargs["leaves"])
     for name, value in kwargs.items():
         kind = _MARKER_TYPES[name]
+        if kind is list:
+            continue
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if kind is int:
             ok = isinstance(value, int) and not isinstance(value, bool)
@@ -119,3 +127,13 @@ def marker_args(args: tuple, kwargs: dict[str, Any]) -> MarkerArgs:
             raise ValueError(f"xcs_parallel({name}=...) must be a positive "
                              f"{'integer' if kind is int else 'number'}, got {value!r}")
     return MarkerArgs(**kwargs)
+
+
+def marker_leaves(value: Any) -> Leaves | None:
+    """``leaves=[...]`` of the marker: functions, bound methods, classes or module
+    names, as ``xcs.jit(leaves=...)`` takes them; ``ValueError`` names a bad item."""
+    try:
+        return Leaves(value, "xcs_parallel(leaves=...)") or None
+    except TypeError as exc:
+        detail = str(exc).split(": ", 1)[-1]
+        raise ValueError(f"xcs_parallel(leaves=...): {detail}") from None

@@ -13,7 +13,14 @@ import pytest
 
 from pytest_xcs import gate, startup
 from pytest_xcs import state as state_module
-from pytest_xcs.options import duration, executor_name, marker_args, positive_int, threshold
+from pytest_xcs.options import (
+    duration,
+    executor_name,
+    marker_args,
+    marker_leaves,
+    positive_int,
+    threshold,
+)
 from pytest_xcs.runner import run_marked
 from pytest_xcs.tables import regression_table, report_lines
 from xcs_core.api import value as xcs_value
@@ -21,8 +28,9 @@ from xcs_core.values import is_traced
 
 STATE = pytest.StashKey[state_module.XcsState]()
 MARKER = "xcs_parallel"
-MARKER_DOC = (f"{MARKER}(min_speedup=None, min_parallelism=None, rounds=None, workers=None): "
-              "trace this test with xcs; report and check its parallelism")
+MARKER_DOC = (f"{MARKER}(min_speedup=None, min_parallelism=None, rounds=None, workers=None, "
+              "leaves=None): trace this test with xcs; report and check its parallelism; "
+              "leaves=[...] makes calls of those callees leaf calls")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -87,6 +95,20 @@ def pytest_configure(config: pytest.Config) -> None:
     state = config.stash[STATE] = state_module.from_config(config)
     if not hasattr(config, "workerinput"):
         startup.check(state)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A bad ``leaves=`` in the marker is a collection error of that test."""
+    for item in list(items):
+        marker = item.get_closest_marker(MARKER)
+        if marker is None or "leaves" not in marker.kwargs:
+            continue
+        try:
+            marker_leaves(marker.kwargs["leaves"])
+        except ValueError as exc:
+            items.remove(item)
+            config.hook.pytest_collectreport(report=pytest.CollectReport(
+                item.nodeid, "failed", f"{item.nodeid}: {exc}", []))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pytest_xcs.advice import Advice
 from pytest_xcs.stats import SpeedupStats, speedup_stats
 
 __all__ = ["ABTiming", "TestResult"]
@@ -68,6 +69,7 @@ class TestResult:
     artifacts: dict[str, str] = field(default_factory=dict)
     slowest: dict[str, list[str]] = field(default_factory=dict)
     note: str = ""
+    advice: Advice | None = None  # what to make parallel, what stops it (pytest_xcs.advice)
 
     __test__ = False  # not a pytest test class
 

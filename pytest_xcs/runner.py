@@ -2,8 +2,9 @@
 
 The test body runs:
 
-1. once traced (``xcs.trace``): this is the test's normal run, its outcome is
-   the test's outcome, and its graph gives the structural report;
+1. once traced (``xcs.trace``), watched (``xcs_core.leaves.Watch``): this is
+   the test's normal run, its outcome is the test's outcome, and its graph and
+   call times give the structural report and the advice (``pytest_xcs.advice``);
 2. with ``--xcs-ab``: once more each way as warm-up, then ``rounds`` times
    sequentially (A) and under ``xcs.jit`` with the chosen executor (B),
    interleaved A B A B so machine drift affects both alike (each round is one
@@ -31,10 +32,12 @@ from typing import Any
 
 import xcs_core as xcs
 from pytest_xcs import profiling
+from pytest_xcs.advice import advise
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.chrome_trace import write_chrome_trace
 from pytest_xcs.timeline import write_timeline
 from xcs_core.cost import DISPATCH_COST
+from xcs_core.leaves import Leaves, Watch
 from xcs_core.nodes import build_graph
 from xcs_core.report import tidy_paths
 from xcs_core.tracing import trace_call
@@ -56,15 +59,18 @@ class RunSettings:
     workers: int | None = None
     profile: bool = False
     artifacts: Path = Path(".xcs/artifacts")
+    leaves: Leaves | None = None  # the marker's leaves=: leaf callees on every side
 
 
 def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
                settings: RunSettings) -> TestResult:
     """Run a marked test as described in the module doc; returns what was learned."""
-    traced = trace_call(fn, (), kwargs, wrap_inputs=False)
+    watch = Watch()
+    traced = trace_call(fn, (), kwargs, wrap_inputs=False, leaves=settings.leaves, watch=watch)
     analysis = xcs.analyze(traced.graph)
     result = TestResult(nodeid, _tidy(analysis.summary(settings.workers)),
-                        sync_points=_sync_points(analysis))
+                        sync_points=_sync_points(analysis),
+                        advice=advise(traced, watch, settings.workers))
     if settings.ab:
         result.ab, nodes = _ab(fn, kwargs, settings)
         path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
@@ -99,7 +105,7 @@ def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
     def parallel() -> None:
         runs.clear()
         with xcs.execution(executor=settings.executor, max_workers=settings.workers,
-                           observer=runs.append):
+                           observer=runs.append, leaves=settings.leaves):
             try:
                 jitted(**kwargs)
             except Exception as exc:
@@ -142,7 +148,8 @@ def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
 
     def parallel() -> None:
         with xcs.execution(executor=settings.executor, max_workers=settings.workers,
-                           around=workers.around):
+                           around=workers.around,
+                           leaves=settings.leaves):
             jitted(**kwargs)
 
     stem = settings.artifacts / _slug(nodeid)

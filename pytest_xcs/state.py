@@ -25,6 +25,7 @@ from pytest_xcs.options import (
     positive_int,
     threshold,
 )
+from pytest_xcs.advice import Advice
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.runner import RunSettings
 from xcs_core.report import display_path, format_seconds
@@ -70,7 +71,7 @@ class XcsState:
             self.ab_skipped = True
             run = replace(run, ab=False, profile=False)
         return replace(run, rounds=marker.rounds or run.rounds,
-                       workers=marker.workers or run.workers)
+                       workers=marker.workers or run.workers, leaves=marker.leaves)
 
     def check(self, result: TestResult, marker: MarkerArgs) -> str:
         """A failure message if the result misses a marker threshold, else ``""``."""
@@ -222,5 +223,7 @@ def result_from_dict(data: dict[str, Any]) -> TestResult:
     ab = data.get("ab")
     timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"],
                       ab.get("critical", []), ab.get("overhead", 0.0)) if ab else None
+    advice = Advice.from_dict(data["advice"]) if data.get("advice") else None
     return TestResult(data["nodeid"], data["summary"], data.get("sync_points", []), timing,
-                      data.get("artifacts", {}), data.get("slowest", {}), data.get("note", ""))
+                      data.get("artifacts", {}), data.get("slowest", {}), data.get("note", ""),
+                      advice)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_xcs.advice import report_lines as advice_lines
 from pytest_xcs.gate import Regression
 from pytest_xcs.results import TestResult
 from pytest_xcs.stats import CONFIDENCE, min_rounds
@@ -59,7 +60,9 @@ def regression_table(regressions: Sequence[Regression]) -> str:
 
 def _details(r: TestResult, verbosity: int) -> list[str]:
     extra = pattern_lines(r.summary)
-    if r.sync_points:
+    if r.advice is not None:  # ranked by cost, with fixes: replaces the plain list below
+        extra += advice_lines(r.advice)
+    elif r.sync_points:
         extra += ["  serialization points that block parallelism:"]
         extra += [f"    {p['site']}: {p['reason']}"
                   + (f" ({p['count']} times)" if p.get("count", 1) > 1 else "")

@@ -70,8 +70,8 @@ def test_report_table_lists_marked_tests_with_patterns_and_sync_points(example):
         "test_example.py::test_ensemble",
         "  map: test_example.py:22 x6 model",
         "  reduce: test_example.py:23 judge <- test_example.py:22 x6",
-        "test_example.py::test_chain", "*serialization points*",
-        "    test_example.py:29: truth test*"])
+        "test_example.py::test_chain", "*what blocks parallelism*",
+        "    +* test_example.py:29: truth test*"])
     assert "test_unmarked" not in out.split("xcs parallelism")[1]
 
 

@@ -140,7 +140,7 @@ class Watch:
         self.start = time.perf_counter()
 
     def timed(self, fn: Any, site: tuple[str, int], call: Callable[[], Any]) -> Any:
-        if type(fn) is Traced:  # a method of a pending value: glue, never a slow call
+        if type(fn) is Traced or _is_xcs(fn):  # glue on a pending value, or xcs itself
             return call()
         key = (_name(fn), format_site(site))
         entry = self.calls.get(key)
@@ -223,6 +223,12 @@ def watch_trace(ctx: Any, leaves: Leaves | None, watch: Watch | None) -> None:
             watch.leaf_clock = leaf_clock(ctx.nodes)
         ctx.watch = watch
     ctx.extra = ctx.leaves is not None or ctx.watch is not None
+
+
+def _is_xcs(fn: Any) -> bool:
+    """xcs's own functions (``xcs.value``): never a call to make a leaf."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.startswith("xcs_core.") and not module.startswith("xcs_core.examples")
 
 
 def _name(fn: Any) -> str:
