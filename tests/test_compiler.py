@@ -1,6 +1,5 @@
 """The compiling front end: what compiled code keeps of the source, and what it forces."""
 
-import threading
 import time
 import traceback
 import warnings
@@ -8,28 +7,24 @@ import warnings
 import pytest
 
 import xcs_core as xcs
+from tests.concurrency import InFlight
 from xcs_core import compiler
 
-lock = threading.Lock()
-flight = {"now": 0, "peak": 0}
+flight = InFlight()
 
 
 @xcs.op
 def slow(x):
-    with lock:
-        flight["now"] += 1
-        flight["peak"] = max(flight["peak"], flight["now"])
+    flight.enter()
     time.sleep(0.02)
-    with lock:
-        flight["now"] -= 1
+    flight.leave()
     if x == "boom":
         raise ValueError("boom")
     return x
 
 
-def peak_of(fn, *args):
-    flight["peak"] = 0
-    return fn(*args), flight["peak"]
+def peak_of(fn, *args, expected=1):
+    return flight.peak_of(expected, fn, *args)
 
 
 def test_closures_nonlocal_defaults_and_kwdefaults_keep_working():
@@ -44,7 +39,7 @@ def test_closures_nonlocal_defaults_and_kwdefaults_keep_working():
     def run(n):
         return [bump(i) for i in range(n)] + [bump(10, step=5, scale=1)]
 
-    out, peak = peak_of(run, 4)
+    out, peak = peak_of(run, 4, expected=4)
     assert out == [0, 2, 4, 6, 10] and count == 9
     assert peak >= 4  # the helper's calls still run at once
 
@@ -67,7 +62,7 @@ class Child(Base):
 
 
 def test_methods_super_and_private_names_compile():
-    out, peak = peak_of(Child().run, ["a", "b", "c"])
+    out, peak = peak_of(Child().run, ["a", "b", "c"], expected=3)
     assert out == [("base", x, "s") for x in "abc"]
     assert peak == 3
 
@@ -99,7 +94,7 @@ def test_lambdas_nested_functions_and_generators_are_compiled_too():
 
         return [double(i) for i in range(n)], list(gen()), sorted(map(double, range(n)))
 
-    out, peak = peak_of(run, 3)
+    out, peak = peak_of(run, 3, expected=3)
     assert out == ([0, 2, 4], [0, 1, 2], [0, 2, 4])
     assert peak >= 3
 

@@ -1,15 +1,14 @@
 """Leaf calls without editing the callee (``leaves=``), and the warning that suggests them."""
 
-import threading
 import time
 import warnings
 
 import pytest
 
 import xcs_core as xcs
+from tests.concurrency import InFlight
 
-lock = threading.Lock()
-flight = {"now": 0, "peak": 0}
+flight = InFlight()
 
 
 class Client:
@@ -19,12 +18,9 @@ class Client:
         self.fail_on = fail_on
 
     def complete(self, prompt):
-        with lock:
-            flight["now"] += 1
-            flight["peak"] = max(flight["peak"], flight["now"])
+        flight.enter()
         time.sleep(0.02)
-        with lock:
-            flight["now"] -= 1
+        flight.leave()
         if prompt == self.fail_on:
             raise RuntimeError(f"rate limited on {prompt}")
         return f"answer to {prompt}"
@@ -45,9 +41,8 @@ def guarded(client):
         return f"caught {exc}"
 
 
-def run(fn, *args):
-    flight["peak"] = 0
-    return fn(*args), flight["peak"]
+def run(fn, *args, expected=1):
+    return flight.peak_of(expected, fn, *args)
 
 
 @pytest.mark.parametrize("leaves", [[Client.complete], [Client], [Client.__module__]],
@@ -55,14 +50,14 @@ def run(fn, *args):
 def test_leaves_make_a_client_ensemble_parallel_with_identical_results(leaves):
     client = Client()
     plain, plain_peak = run(ensemble, client)
-    jitted, peak = run(xcs.jit(ensemble, leaves=leaves), client)
+    jitted, peak = run(xcs.jit(ensemble, leaves=leaves), client, expected=len(PROMPTS))
     assert jitted == plain and plain_peak == 1
     assert peak == len(PROMPTS)
 
 
 def test_a_bound_method_is_a_leaf_for_that_client():
     client = Client()
-    assert run(xcs.jit(ensemble, leaves=[client.complete]), client) == (
+    assert run(xcs.jit(ensemble, leaves=[client.complete]), client, expected=4) == (
         ensemble(client), len(PROMPTS))
 
 
@@ -89,7 +84,7 @@ def test_execution_scope_adds_leaves():
     client = Client()
     jitted = xcs.jit(ensemble)
     with xcs.execution(leaves=[Client.complete]):
-        out, peak = run(jitted, client)
+        out, peak = run(jitted, client, expected=len(PROMPTS))
     assert out == ensemble(client) and peak == len(PROMPTS)
 
 

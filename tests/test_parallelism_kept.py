@@ -1,34 +1,13 @@
 """Programs that must stay parallel on every call, on every supported Python (structural)."""
 
 import asyncio
-import threading
 import time
 
 import xcs_core as xcs
+from tests.concurrency import InFlight
 
-lock = threading.Condition()
-flight = {"now": 0, "peak": 0, "expect": 1}
-
-
-def _enter(wait=True):
-    """Count this call in flight, and wait (up to 2 s) until the expected number of calls
-    are in flight together: overlap is proven by the peak, whatever the machine's load.
-    (An async call does not wait here: it would block its event loop.)"""
-    with lock:
-        flight["now"] += 1
-        flight["peak"] = max(flight["peak"], flight["now"])
-        lock.notify_all()
-        if wait:
-            lock.wait_for(lambda: flight["peak"] >= flight["expect"], timeout=2)
-
-
-def _leave():
-    with lock:
-        flight["now"] -= 1
-
-
-def expect(n):
-    flight["peak"], flight["expect"] = 0, n
+flight = InFlight()
+_enter, _leave, expect = flight.enter, flight.leave, flight.expect
 
 
 @xcs.op
@@ -57,7 +36,7 @@ def test_subscripting_results_stays_parallel_on_the_hundredth_call():
         ensemble()
     expect(len(MODELS))
     assert ensemble() == [f"answer from {m}" for m in MODELS]
-    assert flight["peak"] == len(MODELS)
+    assert flight.peak == len(MODELS)
 
 
 @xcs.op
@@ -83,7 +62,7 @@ def test_gather_over_the_users_coroutines_runs_their_leaf_calls_at_once():
     expect(len(MODELS))
     out = asyncio.run(mixture("q"))
     assert out == asyncio.run(mixture.fn("q"))
-    assert flight["peak"] == len(MODELS)
+    assert flight.peak == len(MODELS)
 
 
 @xcs.op
@@ -105,7 +84,7 @@ def with_an_identity_test_in_a_branch_never_taken(keys, check):
 def test_an_identity_test_in_a_branch_not_taken_costs_no_parallelism():
     expect(6)
     assert with_an_identity_test_in_a_branch_never_taken(range(6), False) == 6
-    assert flight["peak"] == 6
+    assert flight.peak == 6
     expect(1)
     assert with_an_identity_test_in_a_branch_never_taken(range(4), True) == [
         {"key": 0}, {"key": 2}]
@@ -120,7 +99,7 @@ def joined_from_a_generator():
 def test_generators_consumed_whole_by_c_code_dispatch_every_call_first():
     expect(len(MODELS))
     assert joined_from_a_generator() == joined_from_a_generator.fn()
-    assert flight["peak"] == len(MODELS)
+    assert flight.peak == len(MODELS)
 
 
 probed = []
