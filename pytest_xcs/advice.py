@@ -262,8 +262,8 @@ def report_lines(advice: Advice, indent: str = "  ") -> list[str]:
                      f"{1 - advice.leaf_share:.0%} of {format_seconds(advice.wall)} "
                      "outside leaf calls):")
         for s in advice.slow_calls:
-            lines.append(f"{indent}  {s.callee} at {s.site}: {s.count} call(s), "
-                         f"{format_seconds(s.seconds)} ({s.share:.0%})")
+            lines += _wrap(f"{s.callee} at {s.site}: {s.count} call(s), "
+                           f"{format_seconds(s.seconds)} ({s.share:.0%})", indent + "  ")
             lines += _wrap(f"fix: {s.fix}; in a test: @pytest.mark.xcs_parallel("
                            f"leaves=[{s.callee}])", indent + "    ")
     if advice.blockers:
