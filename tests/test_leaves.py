@@ -152,3 +152,17 @@ def test_a_method_of_a_pending_value_is_not_timed_and_forces_nothing():
 
     traced = trace_call(body, watch=Watch())
     assert not traced.sync_points and traced.outputs == [f"ANSWER {p.upper()}" for p in PROMPTS]
+
+
+def test_a_nested_jitted_function_brings_its_own_leaves():
+    inner = xcs.jit(ensemble, leaves=[Client.complete])
+
+    @xcs.jit
+    def outer(client):
+        return inner(client)
+
+    client = Client()
+    out, peak = run(outer, client, expected=len(PROMPTS))
+    assert out == ensemble(client) and peak == len(PROMPTS)
+    traced = xcs.trace(outer, client)
+    assert sum(op.kind is xcs.OpKind.CALL for op in traced.graph) == len(PROMPTS)

@@ -244,8 +244,13 @@ class JitFunction:
         return self.fn
 
     def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
-        """Called from compiled code inside another jitted call: join its graph."""
-        return twins.twin_of(self.fn)(*args, **kwargs)
+        """Called from compiled code inside another jitted call: join its graph (with
+        this function's own ``leaves=`` added while it runs)."""
+        twin = twins.twin_of(self.fn)
+        if self.leaves is None:
+            return twin(*args, **kwargs)
+        with _more_leaves(ctx, self.leaves):
+            return twin(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if runtime.current() is not None:  # nested, from code xcs did not compile
@@ -272,6 +277,17 @@ class JitFunction:
         return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
+@contextmanager
+def _more_leaves(ctx: runtime.Context, leaves: Leaves) -> Iterator[None]:
+    saved = ctx.leaves, ctx.extra
+    ctx.leaves = leaves if saved[0] is None else Leaves([*saved[0].specs, *leaves.specs])
+    ctx.extra = True
+    try:
+        yield
+    finally:
+        ctx.leaves, ctx.extra = saved
+
+
 class AsyncJitFunction(JitFunction):
     """A jitted ``async def``: ``await f(...)`` runs its leaf calls in parallel.
 
@@ -281,6 +297,15 @@ class AsyncJitFunction(JitFunction):
     executor, and sync calls on worker threads.  Inside the body, ``await
     op(...)`` hands back the pending result at once (see ``Traced.__await__``).
     """
+
+    def __xcs_dispatch__(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
+        if self.leaves is None:
+            return twins.twin_of(self.fn)(*args, **kwargs)
+        return self._nested(ctx, args, kwargs)
+
+    async def _nested(self, ctx: runtime.Context, args: tuple, kwargs: dict) -> Any:
+        with _more_leaves(ctx, self.leaves):
+            return await twins.twin_of(self.fn)(*args, **kwargs)
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if runtime.current() is not None:  # nested, from code xcs did not compile
