@@ -76,7 +76,7 @@ def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
         path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
         result.artifacts["timeline"] = str(write_timeline(nodes, nodeid, path))
         trace = path.with_name(f"{_slug(nodeid)}.trace.json")  # Perfetto, speedscope
-        result.artifacts["trace_events"] = str(write_chrome_trace(nodes, nodeid, trace))
+        result.artifacts["trace"] = str(write_chrome_trace(nodes, nodeid, trace))
     if settings.profile:
         _profile(fn, kwargs, nodeid, settings, result)
     return result

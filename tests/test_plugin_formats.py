@@ -133,7 +133,7 @@ def test_ab_run_writes_trace_events_next_to_the_svg(ensemble):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([
         "  timeline: .xcs/artifacts/test_ens.py_test_ensemble.timeline.svg",
-        "  trace events: .xcs/artifacts/test_ens.py_test_ensemble.trace.json"])
+        "  trace: .xcs/artifacts/test_ens.py_test_ensemble.trace.json"])
     doc = json.loads((ensemble.path / ".xcs/artifacts/test_ens.py_test_ensemble.trace.json")
                      .read_text())
     calls = [e for e in doc["traceEvents"] if e["ph"] == "X"]
