@@ -80,7 +80,21 @@ from typing import Any
 from xcs_core.ir import OpKind
 from xcs_core.nodes import DONE, QUEUED, Cancelled, Node, begin, ended
 
-__all__ = ["Batch", "BatchFailure", "BatchResultError", "Batcher", "Request", "run_request"]
+__all__ = ["HOLDS", "Batch", "BatchFailure", "BatchResultError", "Batcher", "Request",
+           "batch_of", "run_request"]
+
+#: type of a callee -> whether its instances may carry a batch form (``__xcs_batch__``);
+#: the scheduler asks this per ready call, so the answer is cached per type
+HOLDS: dict[type, bool] = {}
+
+
+def batch_of(fn: Any) -> Batch | None:
+    """``fn``'s batch form, if it has one (asked once per type whether it can)."""
+    kind = type(fn)
+    holds = HOLDS.get(kind)
+    if holds is None:
+        holds = HOLDS[kind] = hasattr(kind, "__xcs_batch__")
+    return fn.__xcs_batch__ if holds else None
 
 
 @dataclass(frozen=True)
@@ -200,7 +214,7 @@ class Batcher:
 
     def _cut_all(self, groups: dict[int, list[Node]]) -> None:
         for group in list(groups.values()):
-            self._cut(group, group[0].fn.__xcs_batch__)
+            self._cut(group, batch_of(group[0].fn))
         groups.clear()
 
     def _cut(self, group: list[Node], batch: Batch) -> None:

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core.batching import Batcher, Request, run_request
+from xcs_core.batching import HOLDS, Batcher, Request, batch_of, run_request
 from xcs_core.ir import OpKind
 from xcs_core.nodes import (
     DONE,
@@ -136,12 +136,16 @@ class Scheduler:
         elif node.kind is OpKind.GLUE:
             node.state = RUNNING
             inline.append(node)
-        elif getattr(node.fn, "__xcs_batch__", None) is not None:
-            node.state = RUNNING  # held: it runs in the request it joins
-            if self._batcher is None:
-                self._batcher = Batcher(self)
-            self._batcher.hold(node, node.fn.__xcs_batch__, window)
         else:
+            fn = node.fn  # an op with a batch form? (asked once per type: see batching.HOLDS)
+            holds = HOLDS.get(type(fn))
+            batch = fn.__xcs_batch__ if holds else None if holds is False else batch_of(fn)
+            if batch is not None:
+                node.state = RUNNING  # held: it runs in the request it joins
+                if self._batcher is None:
+                    self._batcher = Batcher(self)
+                self._batcher.hold(node, batch, window)
+                return
             node.state = QUEUED
             heapq.heappush(self._heap, (-node.height, node.seq, node))
 
