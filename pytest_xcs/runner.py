@@ -33,8 +33,8 @@ from typing import Any
 import xcs_core as xcs
 from pytest_xcs import profiling
 from pytest_xcs.advice import advise
-from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.chrome_trace import write_chrome_trace
+from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.timeline import write_timeline
 from xcs_core.cost import DISPATCH_COST
 from xcs_core.leaves import Leaves, Watch

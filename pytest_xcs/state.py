@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_xcs import baseline, gate, markdown, stats
+from pytest_xcs.advice import Advice
 from pytest_xcs.options import (
     MarkerArgs,
     Threshold,
@@ -25,7 +26,6 @@ from pytest_xcs.options import (
     positive_int,
     threshold,
 )
-from pytest_xcs.advice import Advice
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.runner import RunSettings
 from xcs_core.report import display_path, format_seconds
