@@ -94,3 +94,20 @@ def test_text_has_one_line_per_operation_and_dot_marks_effects():
     assert dot.startswith("digraph")
     assert 'n4 [label="log\\na.py:6", shape=box, color="red"]' in dot
     assert "n3 -> n4 [style=dashed];" in dot and "n2 -> n4;" in dot
+
+
+def test_a_list_of_results_passed_to_a_call_prints_as_values_of_the_graph():
+    import xcs_core as xcs
+
+    @xcs.op
+    def ask(i):
+        return [i]
+
+    @xcs.op
+    def judge(answers):
+        return max(answers)
+
+    def program():
+        return judge([ask(i) for i in range(3)])
+
+    assert "judge([%0, %1, %2])" in str(xcs.trace(program).graph)

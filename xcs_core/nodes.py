@@ -23,7 +23,7 @@ from xcs_core.values import Traced
 
 __all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
            "build_graph", "direct_call", "execute", "in_worker", "resolve",
-           "wait"]
+           "wait", "written"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 _worker = threading.local()
@@ -38,7 +38,7 @@ class Node:
 
     __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
                  "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
-                 "owner", "start", "end", "worker", "height", "reason", "request")
+                 "owner", "start", "end", "worker", "height", "reason", "request", "shown")
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
@@ -51,6 +51,7 @@ class Node:
         self.start = self.end = 0.0
         self.worker, self.height, self.reason = 0, 0.0, ""
         self.request: Node | None = None  # the batched request this call was sent in
+        self.shown: tuple[str, ...] | None = None  # a recorded call's arguments (``written``)
 
     def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
         """Mark as already computed (used when a node runs synchronously)."""
@@ -166,20 +167,19 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
         ops.append(Operation(node.seq, node.kind, node.target,
                              tuple(ValueRef(d.seq) for d in inputs), outs,
                              tuple(control), sites.format_site(node.site) if node.site else "",
-                             node.effect, meta, _written(node)))
+                             node.effect, meta, node.shown))
     return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
 
 
 _SHOWN = 40  # characters of one constant argument shown in a printed graph
-_ITEMS = 6  # items of a list, tuple or dict argument shown
+_ITEMS = 8  # items of a list, tuple or dict argument shown
 
 
-def _written(node: Node) -> tuple[str, ...] | None:
-    """A recorded call's arguments as written, for printing (``ask('a', %0)``).
-
-    ``None`` for other operations, and for a jitted run's calls (finished calls
-    drop their arguments, so they are no longer there to print)."""
-    if node.kind is not OpKind.CALL or getattr(node.owner, "mode", "") != "record":
+def written(node: Node) -> tuple[str, ...] | None:
+    """A call's arguments as written, for printing (``ask('a', %0)``); ``None`` for other
+    operations.  Taken before the call runs (running it replaces the stand-ins inside its
+    arguments by their values, in place); a jitted run takes none (``Operation.args``)."""
+    if node.kind is not OpKind.CALL:
         return None
     return (*map(_show, node.args), *(f"{k}={_show(v)}" for k, v in node.kwargs.items()))
 

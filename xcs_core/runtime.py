@@ -45,6 +45,7 @@ from xcs_core.nodes import (
     execute,
     resolve,
     wait,
+    written,
 )
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Traced
@@ -319,6 +320,7 @@ class Ready:
 
 def _record(node: Node) -> Any:
     """Record mode: run ``node`` now, keep its outcome, raise its error at this line."""
+    node.shown = written(node)  # for the printed graph, before running resolves the arguments
     value, exc = execute(node)
     if exc is not None:
         node.state, node.exc = FAILED, exc
