@@ -22,7 +22,8 @@ from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.tracing import TraceResult, trace
 
 __all__ = [
-    "Analysis", "BatchFailure", "BatchResultError", "ComputationGraph", "JitFunction", "LeafOp", "OpKind", "Operation", "Operator",
-    "TraceResult", "ValueRef", "XcsWarning", "analyze", "execution", "jit", "op", "trace", "value",
+    "Analysis", "BatchFailure", "BatchResultError", "ComputationGraph", "JitFunction", "LeafOp",
+    "OpKind", "Operation", "Operator", "TraceResult", "ValueRef", "XcsWarning", "analyze",
+    "execution", "jit", "op", "trace", "value",
 ]
 __version__ = "0.1.0"
