@@ -378,3 +378,22 @@ def test_identity_test_after_await_takes_the_plain_branch():
     for i, expected in ((1, "nothing"), (2, 2)):
         assert asyncio.run(identity_after_await(i)) == expected
         assert asyncio.run(identity_after_await.fn(i)) == expected
+
+
+left_behind: list = []
+
+
+async def leave_a_task_running():
+    left_behind.append(asyncio.get_running_loop().create_task(asyncio.sleep(30)))
+    return await fetch_on_loop(2)
+
+
+def test_a_task_left_running_by_a_jitted_coroutine_is_cancelled_as_asyncio_run_does():
+    for body in (leave_a_task_running, xcs.jit(leave_a_task_running, executor="asyncio")):
+        left_behind.clear()
+
+        async def main(body=body):
+            return [await body(), await body()]
+
+        assert asyncio.run(main()) == [2, 2]
+        assert len(left_behind) == 2 and all(t.cancelled() for t in left_behind)
