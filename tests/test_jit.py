@@ -263,6 +263,29 @@ def leaf_calling_jit(q):
     return inner_job(q)
 
 
+@xcs.jit(max_workers=1)
+def inner_job_one_worker(q):
+    return [slow_model(i, q, 0.005) for i in range(3)]
+
+
+@xcs.op
+def leaf_calling_one_worker_jit(q):
+    return inner_job_one_worker(q)
+
+
+def test_nested_jit_with_one_worker_on_both_levels_does_not_deadlock():
+    @xcs.jit(max_workers=1)
+    def outer(q):
+        return [leaf_calling_one_worker_jit(q), leaf_calling_one_worker_jit(q + "2")]
+
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(outer("e")), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "deadlock"
+    assert result == [[["e:0", "e:1", "e:2"], ["e2:0", "e2:1", "e2:2"]]]
+
+
 def test_leaf_calling_a_jitted_function_does_not_deadlock_with_one_worker():
     @xcs.jit(max_workers=1)
     def outer(q):

@@ -79,6 +79,7 @@ class Scheduler:
         self._heap: list[tuple[float, int, Node]] = []
         self._batcher: Batcher | None = None  # made when a batched op's call is first ready
         self._running = 0
+        self._submitted: dict[int, Any] = {}  # handed to the pool, not started yet
         self.unfinished = 0
         self.failed_seq: float = float("inf")
         self.failures: list[Node] = []
@@ -160,7 +161,8 @@ class Scheduler:
                 self._to_start.append(node)
             elif self._running < self.max_workers:
                 self._running += 1
-                self._submit(lambda node=node: self._work(node))
+                self._submitted[id(node)] = node
+                self._submit(lambda node=node: self._work_submitted(node))
             else:
                 node.state = QUEUED
                 heapq.heappush(self._heap, (-node.height, node.seq, node))
@@ -176,6 +178,19 @@ class Scheduler:
             self._start_async(node)
 
     # -- running ----------------------------------------------------------------
+    def _work_submitted(self, node: Node) -> None:
+        """Pool entry for a node the pump submitted: run it, unless a waiting pool
+        worker already ran it itself (``_steal``); then only free the slot."""
+        with self.cond:
+            stolen = self._submitted.pop(id(node), None) is None
+            if stolen:
+                self._running -= 1
+                self._pump_locked()
+        if stolen:
+            self._start_ready()
+        else:
+            self._work(node)
+
     def _work(self, node: Node | None) -> None:
         """Worker entry: run ``node``, then keep running what its completion made ready."""
         previous = getattr(_worker, "active", False)
@@ -346,9 +361,11 @@ class Scheduler:
                 dep.sched._steal(dep)
         node = node.request or node  # a call sent in a request: run the request
         with self.cond:
-            if node.state != QUEUED:
-                return
-            node.state = RUNNING
+            if node.state == QUEUED:
+                node.state = RUNNING
+            elif self._submitted.pop(id(node), None) is None:
+                return  # running elsewhere, or done
+            # else: handed to the pool but not started (the pool may be this thread)
         if type(node) is Request:
             run_request(self, node, dispatched=False)
         else:
@@ -363,6 +380,9 @@ class Scheduler:
                 if node.state == QUEUED:
                     self._fail_locked(node, Cancelled())
             self._heap.clear()
+            for node in self._submitted.values():  # handed to the pool, not started
+                self._fail_locked(node, Cancelled())
+            self._submitted.clear()
             self.cond.notify_all()
 
     def first_failure(self) -> Node | None:
@@ -378,6 +398,7 @@ class Scheduler:
             while True:
                 with self.cond:
                     queued = [n for _, _, n in self._heap if n.state == QUEUED]
+                    queued += self._submitted.values()
                 if not queued:
                     break
                 for node in queued:
