@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from xcs_core import cost, sites, walk
+from xcs_core import cost, loops, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.values import Traced
 
@@ -158,6 +158,10 @@ def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph
         meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
         if node.reason:
             meta["reason"] = node.reason
+        if node.kind is OpKind.CALL and node.site is not None:
+            loop = loops.loop_at(*node.site)
+            if loop:
+                meta["loop"] = loop
         if node.state == FAILED:
             meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
         batch = getattr(node.fn, "__xcs_batch__", None) if node.kind is OpKind.CALL else None

@@ -30,14 +30,15 @@ class MapPattern:
     target: str
     site: str
     op_ids: tuple[int, ...]
-    loop: str = ""  # the loop or comprehension, when the static strategy found it
+    loop: str = ""  # the independent loop or comprehension it sits in (xcs_core.loops)
 
     @property
     def size(self) -> int:
         return len(self.op_ids)
 
     def describe(self) -> str:
-        where = f" ({self.loop})" if self.loop else ""
+        # a loop on the call's own line (a one-line comprehension) adds nothing
+        where = f" ({self.loop})" if self.loop and not self.loop.endswith(self.site) else ""
         return f"{self.site} x{self.size} {self.target}{where}"
 
 
