@@ -373,17 +373,28 @@ class Scheduler:
 
     def interrupt(self) -> None:
         """Stop starting work (Ctrl-C): every queued and future node is cancelled; calls
-        already running finish on their own threads, and nobody waits for them."""
-        with self.cond:
-            self.failed_seq = -1
-            for _, _, node in self._heap:
-                if node.state == QUEUED:
-                    self._fail_locked(node, Cancelled())
-            self._heap.clear()
-            for node in self._submitted.values():  # handed to the pool, not started
+        already running finish on their own threads, and nobody waits for them.
+
+        Best effort: if the interrupt landed while this thread held the lock (between
+        acquiring it and entering the ``with`` block), nothing is cancelled, and the
+        interrupt still reaches the caller."""
+        if not self.cond.acquire(timeout=1.0):
+            return
+        try:
+            self._cancel_all_locked()
+        finally:
+            self.cond.release()
+
+    def _cancel_all_locked(self) -> None:
+        self.failed_seq = -1
+        for _, _, node in self._heap:
+            if node.state == QUEUED:
                 self._fail_locked(node, Cancelled())
-            self._submitted.clear()
-            self.cond.notify_all()
+        self._heap.clear()
+        for node in self._submitted.values():  # handed to the pool, not started
+            self._fail_locked(node, Cancelled())
+        self._submitted.clear()
+        self.cond.notify_all()
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
