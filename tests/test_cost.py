@@ -23,3 +23,15 @@ def test_one_slow_sample_does_not_flip_an_inline_callable_back():
         cost.learn(name, cost.INLINE_BELOW * 10)  # really slow now
     assert not cost.cheap(name)
     assert cost.estimate(name) > cost.INLINE_BELOW
+
+
+def test_a_bad_environment_value_is_an_error_naming_the_variable_where_it_is_used(
+        monkeypatch):
+    import pytest
+
+    monkeypatch.setattr(cost, "_settings", {})
+    monkeypatch.setenv("XCS_DISPATCH_COST", "fast")
+    with pytest.raises(ValueError, match=r"XCS_DISPATCH_COST='fast' is not a duration"):
+        cost.DISPATCH_COST
+    monkeypatch.setenv("XCS_DISPATCH_COST", "2e-5")
+    assert cost.DISPATCH_COST == 2e-5

@@ -397,3 +397,13 @@ def test_a_task_left_running_by_a_jitted_coroutine_is_cancelled_as_asyncio_run_d
 
         assert asyncio.run(main()) == [2, 2]
         assert len(left_behind) == 2 and all(t.cancelled() for t in left_behind)
+
+
+def test_bad_dask_environment_values_name_the_variable(monkeypatch):
+    from xcs_core.executors.dask import _count
+
+    monkeypatch.setenv("XCS_DASK_THREADS", "many")
+    with pytest.raises(ValueError, match=r"XCS_DASK_THREADS='many' is not a positive integer"):
+        _count("XCS_DASK_THREADS", 4)
+    monkeypatch.setenv("XCS_DASK_THREADS", "2")
+    assert _count("XCS_DASK_THREADS", 4) == 2

@@ -28,12 +28,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from xcs_core.cost import DISPATCH_COST, INLINE_BELOW
+from xcs_core import cost
 from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
 from xcs_core.optimize import plan_batches
 from xcs_core.patterns import Patterns, find_patterns
 
-__all__ = ["DISPATCH_COST", "Analysis", "SyncPoint", "analyze", "call_levels"]
+__all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
 
 @dataclass(frozen=True)
 class SyncPoint:
@@ -86,17 +86,19 @@ class Analysis:
     def dispatched_calls(self) -> int:
         """Calls slow enough to be handed to a worker (the others run inline)."""
         return sum(1 for op in self.graph if op.kind is OpKind.CALL
-                   and op.duration >= INLINE_BELOW)
+                   and op.duration >= cost.INLINE_BELOW)
 
     def predicted_time(self, workers: int | None = None,
-                       dispatch_cost: float = DISPATCH_COST) -> float:
+                       dispatch_cost: float | None = None) -> float:
         """max(Tinf, T1 / p) plus the serial cost of dispatching each call."""
+        if dispatch_cost is None:
+            dispatch_cost = cost.DISPATCH_COST
         span = self.critical_time if workers is None else max(
             self.critical_time, self.total_time / workers)
         return span + self.dispatched_calls * dispatch_cost
 
     def predicted_speedup(self, workers: int | None = None,
-                          dispatch_cost: float = DISPATCH_COST) -> float:
+                          dispatch_cost: float | None = None) -> float:
         """T1 / predicted_time: what a parallel run should reach (see module doc)."""
         predicted = self.predicted_time(workers, dispatch_cost)
         if self.total_time <= 0 or predicted <= 0:

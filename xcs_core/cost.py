@@ -3,6 +3,9 @@
 One place for every number that decides how work runs or what the analysis
 predicts:
 
+Both settings are read from the environment on first use; a bad value is an error
+naming the variable, raised there (never at import).
+
 * ``INLINE_BELOW`` (``XCS_INLINE_BELOW``, seconds): a leaf call known to take
   less runs inline on the calling thread; handing it to a worker would cost
   more than running it.
@@ -20,29 +23,48 @@ predicts:
 from __future__ import annotations
 
 import os
-import warnings
 
-__all__ = ["DISPATCH_COST", "INLINE_BELOW", "always_dispatch", "cheap", "estimate", "learn"]
+__all__ = ["DISPATCH_COST", "INLINE_BELOW", "always_dispatch", "cheap", "estimate",  # noqa: F822
+           "learn"]
 
 
 def _seconds(name: str, default: float) -> float:
-    """A duration from the environment; a bad value warns (naming it) and is ignored."""
+    """A duration from the environment; a bad value is an error naming the variable."""
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
         value = float(raw)
-        if value < 0:
-            raise ValueError
     except ValueError:
-        warnings.warn(f"xcs: ignoring {name}={raw!r}: expected a duration in seconds such as "
-                      f"{default!r}; using {default!r}", stacklevel=2)
-        return default
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"xcs: {name}={raw!r} is not a duration in seconds; set it to a "
+                         f"number such as {default!r}, or unset it for that default")
     return value
 
 
-INLINE_BELOW = _seconds("XCS_INLINE_BELOW", 50e-6)
-DISPATCH_COST = _seconds("XCS_DISPATCH_COST", 40e-6)
+_settings: dict[str, float] = {}
+
+
+def _setting(name: str) -> float:
+    """``INLINE_BELOW`` / ``DISPATCH_COST``, read from the environment on first use (so a
+    bad value stops the first jitted call or analysis, never an import)."""
+    found = _settings.get(name)
+    if found is None:
+        found = _settings[name] = _seconds(*_DEFAULTS[name])
+    return found
+
+
+_DEFAULTS = {"INLINE_BELOW": ("XCS_INLINE_BELOW", 50e-6),
+             "DISPATCH_COST": ("XCS_DISPATCH_COST", 40e-6)}
+
+
+def __getattr__(name: str) -> float:
+    if name in _DEFAULTS:
+        return _setting(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _DEFAULT_ESTIMATE = 1e-3  # a callable never measured is assumed slow: it is dispatched
 _SAMPLES = 3
 _averages: dict[str, float] = {}
@@ -63,10 +85,11 @@ def learn(target: str, seconds: float) -> None:
     average = seconds if old is None else 0.7 * old + 0.3 * seconds
     _averages[target] = average
     count = _counts[target] = _counts.get(target, 0) + 1
+    threshold = _settings.get("INLINE_BELOW") or _setting("INLINE_BELOW")
     if target in _inline:
-        if average > 2 * INLINE_BELOW:
+        if average > 2 * threshold:
             _inline.discard(target)
-    elif count >= _SAMPLES and average < INLINE_BELOW and target not in _never_inline:
+    elif count >= _SAMPLES and average < threshold and target not in _never_inline:
         _inline.add(target)
 
 
