@@ -14,12 +14,18 @@ from pathlib import Path
 from pytest_xcs.gate import Comparison
 from pytest_xcs.results import TestResult
 from pytest_xcs.stats import CONFIDENCE
-from xcs_core.report import format_seconds
 
 __all__ = ["STEP_SUMMARY", "render", "write"]
 
 #: The environment variable GitHub Actions sets to a file that the step appends to.
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+def format_seconds(seconds: float) -> str:
+    """``xcs_core.report.format_seconds``, imported when a summary is written."""
+    from xcs_core.report import format_seconds as formatted
+
+    return formatted(seconds)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:

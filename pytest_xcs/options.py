@@ -3,6 +3,10 @@
 Every function here raises ``argparse.ArgumentTypeError`` (or ``ValueError``
 for marker arguments) with a message that names the bad value and says what
 would be accepted.
+
+Nothing here imports ``xcs_core`` until a value needs it (an executor name, a
+marker's ``leaves=``): the plugin is loaded by every pytest run of a project that
+installs it, marked tests or not.
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from xcs_core.executors import available
-from xcs_core.leaves import Leaves
+if TYPE_CHECKING:
+    from xcs_core.leaves import Leaves
 
-__all__ = ["METRICS", "MarkerArgs", "Threshold", "duration", "executor_name", "marker_args",
-           "positive_int", "threshold"]
+__all__ = ["METRICS", "MarkerArgs", "RunSettings", "Threshold", "duration", "executor_name",
+           "marker_args", "positive_int", "threshold"]
 
 #: Metrics a regression threshold can name: (higher is better, needs A/B timing).
 METRICS = {
@@ -54,6 +59,8 @@ def duration(text: str) -> float:
 
 def executor_name(text: str) -> str:
     """argparse type: a registered xcs executor."""
+    from xcs_core.executors import available
+
     if text not in available():
         raise argparse.ArgumentTypeError(
             f"unknown executor {text!r}; choose one of {', '.join(available())}")
@@ -87,6 +94,19 @@ def threshold(text: str) -> Threshold:
     if not 0 < pct < 100:
         raise argparse.ArgumentTypeError(f"threshold must be between 0% and 100%, got {text!r}")
     return Threshold(metric, pct)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How marked tests are run (from options, ini values and the marker)."""
+
+    ab: bool = False
+    rounds: int = 10
+    executor: str = "threads"
+    workers: int | None = None
+    profile: bool = False
+    artifacts: Path = Path(".xcs/artifacts")
+    leaves: Leaves | None = None  # the marker's leaves=: leaf callees on every side
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,8 @@ def marker_args(args: tuple, kwargs: dict[str, Any]) -> MarkerArgs:
 def marker_leaves(value: Any) -> Leaves | None:
     """``leaves=[...]`` of the marker: functions, bound methods, classes or module
     names, as ``xcs.jit(leaves=...)`` takes them; ``ValueError`` names a bad item."""
+    from xcs_core.leaves import Leaves
+
     try:
         return Leaves(value, "xcs_parallel(leaves=...)") or None
     except TypeError as exc:

@@ -2,16 +2,22 @@
 
 Only hooks live here; running, measuring, tables, storage and settings each
 have their own module.
+
+Every pytest run of a project that installs the package loads this module, so
+it imports neither ``xcs_core`` nor the modules that need it (``runner``,
+``tables``): they are imported when a marked test runs, an xcs option is used or
+a result is reported (``tests/test_plugin_lazy.py``).
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import sys
 
 import pytest
 
-from pytest_xcs import gate, startup
+from pytest_xcs import asyncs, gate, startup
 from pytest_xcs import state as state_module
 from pytest_xcs.options import (
     duration,
@@ -21,10 +27,6 @@ from pytest_xcs.options import (
     positive_int,
     threshold,
 )
-from pytest_xcs.runner import run_marked
-from pytest_xcs.tables import regression_table, report_lines
-from xcs_core.api import value as xcs_value
-from xcs_core.values import is_traced
 
 STATE = pytest.StashKey[state_module.XcsState]()
 MARKER = "xcs_parallel"
@@ -120,17 +122,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.fail(f"{item.nodeid}: {exc}", pytrace=False)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """An anyio test marked ``xcs_parallel`` is run by ``pytest_pyfunc_call`` below."""
+    if item.get_closest_marker(MARKER) is None:
+        return (yield)
+    with asyncs.hold_anyio(item):
+        return (yield)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     marker = pyfuncitem.get_closest_marker(MARKER)
-    fn = pyfuncitem.obj
-    if marker is None or inspect.iscoroutinefunction(fn):
+    if marker is None:
         return None
+    aio = asyncs.async_test(pyfuncitem)
+    fn = pyfuncitem.obj if aio is None else aio.fn
+    if aio is None and inspect.iscoroutinefunction(fn):
+        return None  # no async plugin runs it: pytest says so
+    from pytest_xcs.runner import run_marked
+
     state = pyfuncitem.config.stash[STATE]
     args = marker_args(marker.args, marker.kwargs)
     params = inspect.signature(fn).parameters
     kwargs = {name: pyfuncitem.funcargs[name] for name in params if name in pyfuncitem.funcargs}
-    result = run_marked(fn, kwargs, pyfuncitem.nodeid, state.settings_for(args))
+    result = run_marked(fn, kwargs, pyfuncitem.nodeid, state.settings_for(args), aio)
     state.results[pyfuncitem.nodeid] = result
     for key, value in result.metrics().items():
         pyfuncitem.user_properties.append((f"xcs_{key}", value))
@@ -147,8 +163,14 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
 
     pytest's own explanation passes the operands to C code (``unicodedata``)
     that rejects stand-ins, so with stand-in operands the explanation is
-    asked for again with the concrete values.
+    asked for again with the concrete values.  Without ``xcs_core`` loaded nothing is
+    pending.
     """
+    if "xcs_core" not in sys.modules:
+        return (yield)
+    from xcs_core.api import value as xcs_value
+    from xcs_core.values import is_traced
+
     if not (is_traced(left) or is_traced(right)):
         return (yield)
     try:
@@ -205,6 +227,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     state = config.stash[STATE]
     write = terminalreporter.write_line
     if state.results and (state.report or state.run.ab or state.run.profile):
+        from pytest_xcs.tables import report_lines
+
         terminalreporter.section("xcs parallelism")
         for line in report_lines(list(state.results.values()), config.getoption("verbose")):
             write(line)
@@ -212,6 +236,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         write(state_module.XDIST_AB_OFF)
     comparison = state.comparison
     if comparison is not None and comparison.regressions:
+        from pytest_xcs.tables import regression_table
+
         terminalreporter.section("xcs regressions", red=True)
         write(regression_table(comparison.regressions))
     for note in state.notes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_xcs.advice import Advice
 from pytest_xcs.stats import SpeedupStats, speedup_stats
+
+if TYPE_CHECKING:
+    from pytest_xcs.advice import Advice
 
 __all__ = ["ABTiming", "TestResult"]
 

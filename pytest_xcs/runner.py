@@ -15,7 +15,9 @@ The test body runs:
 3. with ``--xcs-profile``: once more each way under pyinstrument.
 
 Test bodies are therefore run several times with the same fixture values:
-marked tests must be repeatable.
+marked tests must be repeatable.  An ``async def`` test (pytest-asyncio,
+anyio) runs the same way, each run awaited on the test's event loop (``Body``,
+``pytest_xcs.asyncs``); its B side awaits ``xcs.jit`` of the coroutine function.
 """
 
 from __future__ import annotations
@@ -27,22 +29,25 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xcs_core as xcs
 from pytest_xcs import profiling
 from pytest_xcs.advice import advise
 from pytest_xcs.chrome_trace import write_chrome_trace
+from pytest_xcs.options import RunSettings
 from pytest_xcs.results import ABTiming, TestResult
 from pytest_xcs.timeline import write_timeline
 from xcs_core.cost import DISPATCH_COST
-from xcs_core.leaves import Leaves, Watch
+from xcs_core.leaves import Watch
 from xcs_core.nodes import build_graph
 from xcs_core.report import tidy_paths
 from xcs_core.tracing import trace_call
 
-__all__ = ["ParallelizationFailure", "RunSettings", "run_marked"]
+if TYPE_CHECKING:
+    from pytest_xcs.asyncs import AsyncTest
+
+__all__ = ["Body", "ParallelizationFailure", "RunSettings", "run_marked"]
 
 
 class ParallelizationFailure(AssertionError):
@@ -50,35 +55,63 @@ class ParallelizationFailure(AssertionError):
 
 
 @dataclass(frozen=True)
-class RunSettings:
-    """How marked tests are run (from options, ini values and the marker)."""
+class Body:
+    """A marked test's body with its fixture values: called directly, or, for an async
+    test, awaited on the event loop its plugin gives it (``pytest_xcs.asyncs``)."""
 
-    ab: bool = False
-    rounds: int = 10
-    executor: str = "threads"
-    workers: int | None = None
-    profile: bool = False
-    artifacts: Path = Path(".xcs/artifacts")
-    leaves: Leaves | None = None  # the marker's leaves=: leaf callees on every side
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+    aio: AsyncTest | None = None
+
+    def traceable(self) -> Callable[..., Any]:
+        """What ``trace_call`` runs (with ``self.kwargs`` for a sync test)."""
+        return self.fn if self.aio is None else self.aio.traceable(self.kwargs)
+
+    def call(self, fn: Callable[..., Any], **scope: Any) -> None:
+        """``fn(**kwargs)`` inside ``xcs.execution(**scope)``; an async ``fn`` is awaited
+        on the test's loop, the scope entered inside the coroutine (anyio runs tests in
+        a task of its own, which would not see a scope entered outside)."""
+        if self.aio is None:
+            with xcs.execution(**scope):
+                fn(**self.kwargs)
+            return
+
+        async def scoped() -> None:
+            with xcs.execution(**scope):
+                await fn(**self.kwargs)
+        self.aio.run(scoped)
+
+    def sequential(self) -> None:
+        """The A side: the test body as plain Python."""
+        self.call(self.fn, executor="sequential")
+
+    def jitted(self) -> Callable[..., None]:
+        """The B side: ``run(**scope)`` calls the jitted body within ``xcs.execution(**scope)``
+        (``xcs.jit`` of an ``async def`` is awaited, its body on a worker thread)."""
+        return functools.partial(self.call, xcs.jit(self.fn))
 
 
 def run_marked(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
-               settings: RunSettings) -> TestResult:
-    """Run a marked test as described in the module doc; returns what was learned."""
+               settings: RunSettings, aio: AsyncTest | None = None) -> TestResult:
+    """Run a marked test as described in the module doc; returns what was learned.
+
+    ``aio``: how to run an async test's body (``fn`` is then its coroutine function)."""
+    body = Body(fn, kwargs, aio)
     watch = Watch()
-    traced = trace_call(fn, (), kwargs, wrap_inputs=False, leaves=settings.leaves, watch=watch)
+    traced = trace_call(body.traceable(), (), {} if aio else kwargs, wrap_inputs=False,
+                        leaves=settings.leaves, watch=watch)
     analysis = xcs.analyze(traced.graph)
     result = TestResult(nodeid, _tidy(analysis.summary(settings.workers)),
                         sync_points=_sync_points(analysis),
                         advice=advise(traced, watch, settings.workers))
     if settings.ab:
-        result.ab, nodes = _ab(fn, kwargs, settings)
+        result.ab, nodes = _ab(body, settings)
         path = settings.artifacts / f"{_slug(nodeid)}.timeline.svg"
         result.artifacts["timeline"] = str(write_timeline(nodes, nodeid, path))
         trace = path.with_name(f"{_slug(nodeid)}.trace.json")  # Perfetto, speedscope
         result.artifacts["trace"] = str(write_chrome_trace(nodes, nodeid, trace))
     if settings.profile:
-        _profile(fn, kwargs, nodeid, settings, result)
+        _profile(body, nodeid, settings, result)
     return result
 
 
@@ -96,22 +129,20 @@ def _sync_points(analysis: Any) -> list[dict[str, Any]]:
     return [{"site": site, "reason": reason, "count": n} for (site, reason), n in counts.items()]
 
 
-def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
-        ) -> tuple[ABTiming, list[Any]]:
-    jitted = xcs.jit(fn)
+def _ab(body: Body, settings: RunSettings) -> tuple[ABTiming, list[Any]]:
+    jitted = body.jitted()
     runs: list[Any] = []
-    sequential = functools.partial(_sequential, fn, kwargs)
+    sequential = body.sequential
 
     def parallel() -> None:
         runs.clear()
-        with xcs.execution(executor=settings.executor, max_workers=settings.workers,
-                           observer=runs.append, leaves=settings.leaves):
-            try:
-                jitted(**kwargs)
-            except Exception as exc:
-                raise ParallelizationFailure(
-                    f"passes sequentially but fails under xcs.jit with the "
-                    f"{settings.executor!r} executor: {type(exc).__name__}: {exc}") from exc
+        try:
+            jitted(executor=settings.executor, max_workers=settings.workers,
+                   observer=runs.append, leaves=settings.leaves)
+        except Exception as exc:
+            raise ParallelizationFailure(
+                f"passes sequentially but fails under xcs.jit with the "
+                f"{settings.executor!r} executor: {type(exc).__name__}: {exc}") from exc
 
     timing = ABTiming([], [], settings.executor, settings.workers)
     sequential()
@@ -128,29 +159,20 @@ def _ab(fn: Callable[..., Any], kwargs: dict[str, Any], settings: RunSettings
     return timing, (runs[-1].nodes if runs else [])
 
 
-def _sequential(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-    """The A side: the test body as plain Python."""
-    with xcs.execution(executor="sequential"):
-        fn(**kwargs)
-
-
 def _timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def _profile(fn: Callable[..., Any], kwargs: dict[str, Any], nodeid: str,
-             settings: RunSettings, result: TestResult) -> None:
-    jitted = xcs.jit(fn)
+def _profile(body: Body, nodeid: str, settings: RunSettings, result: TestResult) -> None:
+    jitted = body.jitted()
     workers = profiling.WorkerProfiles()
-    sequential = functools.partial(_sequential, fn, kwargs)
+    sequential = body.sequential
 
     def parallel() -> None:
-        with xcs.execution(executor=settings.executor, max_workers=settings.workers,
-                           around=workers.around,
-                           leaves=settings.leaves):
-            jitted(**kwargs)
+        jitted(executor=settings.executor, max_workers=settings.workers,
+               around=workers.around, leaves=settings.leaves)
 
     stem = settings.artifacts / _slug(nodeid)
     for side, session in (("sequential", profiling.profile_call(sequential)),

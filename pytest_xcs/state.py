@@ -4,6 +4,8 @@ Settings come from the command line first, then ``[tool.pytest.ini_options]``
 / ``pytest.ini`` (``addini``), then defaults.  Results of marked tests are
 collected here (from this process, or sent by xdist workers), checked against
 marker thresholds, compared with a baseline and written as JSON.
+
+Importing this module does not import ``xcs_core`` (see ``pytest_xcs.plugin``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any
 import pytest
 
 from pytest_xcs import baseline, gate, markdown, stats
-from pytest_xcs.advice import Advice
 from pytest_xcs.options import (
     MarkerArgs,
+    RunSettings,
     Threshold,
     duration,
     executor_name,
@@ -27,8 +29,6 @@ from pytest_xcs.options import (
     threshold,
 )
 from pytest_xcs.results import ABTiming, TestResult
-from pytest_xcs.runner import RunSettings
-from xcs_core.report import display_path, format_seconds
 
 __all__ = ["XcsState", "from_config"]
 
@@ -92,6 +92,8 @@ class XcsState:
     def _check_speedup(self, result: TestResult, target: float) -> str:
         """``min_speedup``: fails only when the interval lies below ``target`` and the
         parallel side misses the target time by more than the noise floor."""
+        from xcs_core.report import format_seconds
+
         ab = result.ab
         if ab is None:
             result.note = (f"min_speedup={target:g} not checked: it needs "
@@ -135,6 +137,8 @@ class XcsState:
         Raises ``gate.GateError`` for a comparison that cannot be made and
         ``OSError`` for a file that cannot be written.
         """
+        from xcs_core.report import display_path
+
         doc = self.document()
         if self.baseline_doc is not None:
             self.comparison = gate.compare(
@@ -220,6 +224,8 @@ def _noise_floor(config: pytest.Config) -> float:
 
 def result_from_dict(data: dict[str, Any]) -> TestResult:
     """Rebuild a result sent by an xdist worker."""
+    from pytest_xcs.advice import Advice
+
     ab = data.get("ab")
     timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"],
                       ab.get("critical", []), ab.get("overhead", 0.0)) if ab else None

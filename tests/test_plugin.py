@@ -186,10 +186,11 @@ def test_bad_options_are_usage_errors(example, args, message):
 
 
 def test_ini_options_work_and_bad_ini_values_are_usage_errors(example):
-    example.makeini("[pytest]\nxcs_report = true\nxcs_rounds = 2\n")
+    loop_scope = "asyncio_default_fixture_loop_scope = function\n"
+    example.makeini("[pytest]\nxcs_report = true\nxcs_rounds = 2\n" + loop_scope)
     result = example.runpytest()
     assert "xcs parallelism" in result.stdout.str()
-    example.makeini("[pytest]\nxcs_rounds = zero\n")
+    example.makeini("[pytest]\nxcs_rounds = zero\n" + loop_scope)
     bad = example.runpytest()
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     assert "ini option xcs_rounds = 'zero': expected a positive integer" in bad.stderr.str()
