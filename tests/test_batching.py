@@ -49,7 +49,8 @@ def test_a_comprehension_sends_ceil_n_over_max_batch_requests_with_plain_results
     assert comprehension(ids) == [i * 10 for i in ids]
     assert REQUESTS == []  # plain Python calls lookup itself
     assert xcs.jit(comprehension)(ids) == comprehension(ids)
-    assert REQUESTS == [[0, 1, 2, 4], [6, 7, 8, 9], [10, 11]]
+    # requests run concurrently: which one starts first is not part of the contract
+    assert sorted(REQUESTS) == [[0, 1, 2, 4], [6, 7, 8, 9], [10, 11]]
     assert len(REQUESTS) == math.ceil(len(ids) / 4)
 
 
@@ -318,4 +319,4 @@ def test_an_async_op_with_an_async_batch_function():
         REQUESTS.clear()
         with xcs.execution(executor=executor):
             assert asyncio.run(program()) == [k * 3 for k in range(7)]
-        assert REQUESTS == [[0, 1, 2, 3, 4], [5, 6]]
+        assert sorted(REQUESTS) == [[0, 1, 2, 3, 4], [5, 6]]
