@@ -166,3 +166,15 @@ def test_a_nested_jitted_function_brings_its_own_leaves():
     assert out == ensemble(client) and peak == len(PROMPTS)
     traced = xcs.trace(outer, client)
     assert sum(op.kind is xcs.OpKind.CALL for op in traced.graph) == len(PROMPTS)
+
+
+def test_calls_cheaper_than_a_dispatch_are_never_suggested():
+    def busy(n):
+        seen = {}
+        for i in range(n):
+            seen[i % 7] = seen.get(i % 7, 0) + len(str(i))
+        return seen
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "made no leaf call" warning for cheap calls
+        assert xcs.jit(busy)(20000) == busy(20000)

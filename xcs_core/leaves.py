@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from xcs_core import cost
 from xcs_core.errors import XcsWarning
 from xcs_core.ir import OpKind
 from xcs_core.sites import format_site
@@ -118,7 +119,8 @@ class SlowCall:
     fix: str
 
 
-_Key = tuple[str, str]  # (callee, site)
+_Key = tuple[Any, tuple[str, int]]  # (callee identity, raw call site)
+_SAMPLED = 64  # calls timed per callee and site; later ones are counted at their average
 
 
 class Watch:
@@ -132,22 +134,30 @@ class Watch:
     """
 
     def __init__(self, leaf_clock: Callable[[], float] | None = None) -> None:
-        self.calls: dict[_Key, list[float]] = {}  # [count, seconds, seconds in leaf calls]
-        self.fixes: dict[_Key, str] = {}
-        self.parents: dict[_Key, set[_Key | None]] = {}
+        # per (callee, raw call site): [count, seconds, seconds in leaf calls]; names, sites
+        # and fixes are formatted only for what ``slowest`` reports
+        self.calls: dict[Any, list[float]] = {}
+        self.samples: dict[Any, Any] = {}  # one callee object per key, to name it later
+        self.parents: dict[Any, set[Any]] = {}
         self.leaf_clock = leaf_clock
-        self._stack: list[_Key] = []
+        self._stack: list[Any] = []
         self.start = time.perf_counter()
 
     def timed(self, fn: Any, site: tuple[str, int], call: Callable[[], Any]) -> Any:
         if type(fn) is Traced or _is_xcs(fn):  # glue on a pending value, or xcs itself
             return call()
-        key = (_name(fn), format_site(site))
+        key = (_identity(fn), site)
         entry = self.calls.get(key)
         if entry is None:
             entry = self.calls[key] = [0, 0.0, 0.0]
-            self.fixes[key] = _fix(fn)
+            self.samples[key] = fn
             self.parents[key] = set()
+        elif entry[0] >= _SAMPLED:  # enough samples: count it at its average, untimed
+            count = entry[0]
+            entry[0] += 1
+            entry[1] += entry[1] / count
+            entry[2] += entry[2] / count
+            return call()
         self.parents[key].add(self._stack[-1] if self._stack else None)
         self._stack.append(key)
         clock = self.leaf_clock
@@ -191,10 +201,12 @@ class Watch:
                 found.append(key)
             else:
                 todo.extend(inside)
-        found.sort(key=lambda k: (-own[k], k))
-        return [SlowCall(name, site, int(self.calls[(name, site)][0]), own[(name, site)],
-                         min(own[(name, site)] / total, 1.0), self.fixes[(name, site)])
-                for name, site in found[:limit]]
+        # a call cheaper than a dispatch gains nothing from being a leaf call
+        found = [k for k in found if own[k] / self.calls[k][0] >= cost.INLINE_BELOW]
+        found.sort(key=lambda k: (-own[k], _name(self.samples[k]), k[1]))
+        return [SlowCall(_name(self.samples[k]), format_site(k[1]), int(self.calls[k][0]),
+                         own[k], min(own[k] / total, 1.0), _fix(self.samples[k]))
+                for k in found[:limit]]
 
 
 def leaf_clock(nodes: list[Any]) -> Callable[[], float]:
@@ -229,6 +241,21 @@ def _is_xcs(fn: Any) -> bool:
     """xcs's own functions (``xcs.value``): never a call to make a leaf."""
     module = getattr(fn, "__module__", None) or ""
     return module.startswith("xcs_core.") and not module.startswith("xcs_core.examples")
+
+
+def _identity(fn: Any) -> Any:
+    """What identifies a callee across calls (a bound method is made anew each time)."""
+    if isinstance(fn, types.MethodType):
+        return (type(fn.__self__), fn.__func__)
+    owner = getattr(fn, "__self__", None)
+    if type(fn) is types.BuiltinMethodType and owner is not None and not isinstance(
+            owner, types.ModuleType):
+        return (type(owner), fn.__name__)
+    try:
+        hash(fn)
+    except TypeError:  # a callable object that is not hashable
+        return id(fn)
+    return fn
 
 
 def _name(fn: Any) -> str:
