@@ -181,15 +181,13 @@ class Scheduler:
     def _work_submitted(self, node: Node) -> None:
         """Pool entry for a node the pump submitted: run it, unless a waiting pool
         worker already ran it itself (``_steal``); then only free the slot."""
-        with self.cond:
-            stolen = self._submitted.pop(id(node), None) is None
-            if stolen:
-                self._running -= 1
-                self._pump_locked()
-        if stolen:
-            self._start_ready()
-        else:
+        if self._submitted.pop(id(node), None) is not None:  # atomic: it or _steal wins
             self._work(node)
+            return
+        with self.cond:
+            self._running -= 1
+            self._pump_locked()
+        self._start_ready()
 
     def _work(self, node: Node | None) -> None:
         """Worker entry: run ``node``, then keep running what its completion made ready."""
