@@ -29,6 +29,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from xcs_core.report import format_seconds
+
 HERE = Path(__file__).resolve().parent
 WARMUPS = 2
 
@@ -102,12 +104,7 @@ def best_peer(medians: dict[str, float]) -> str | None:
     return min(peers, key=peers.get) if peers else None
 
 
-def fmt(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} us"
+fmt = format_seconds  # the engine's report and the benchmarks print durations alike
 
 
 def table(work: Workload, times: dict[str, list[float]]) -> str:

@@ -183,7 +183,7 @@ def test_leaves_raise():
         ensemble(Client(fail_on="c"), "abcdef")
 '''
 
-CALL_SITE = "test_client.py:%d" % (CLIENT.lstrip("\n").splitlines().index(
+CALL_SITE = "test_client.py:{}".format(CLIENT.lstrip("\n").splitlines().index(
     "    return [client.complete(p) for p in prompts]") + 1)
 
 

@@ -31,7 +31,7 @@ def test_a_bad_environment_value_is_an_error_naming_the_variable_where_it_is_use
 
     monkeypatch.setattr(cost, "_settings", {})
     monkeypatch.setenv("XCS_DISPATCH_COST", "fast")
-    with pytest.raises(ValueError, match=r"XCS_DISPATCH_COST='fast' is not a duration"):
-        cost.DISPATCH_COST
+    with pytest.raises(ValueError, match=r"XCS_DISPATCH_COST='fast' must be a duration"):
+        assert cost.DISPATCH_COST is None
     monkeypatch.setenv("XCS_DISPATCH_COST", "2e-5")
     assert cost.DISPATCH_COST == 2e-5

@@ -400,10 +400,10 @@ def test_a_task_left_running_by_a_jitted_coroutine_is_cancelled_as_asyncio_run_d
 
 
 def test_bad_dask_environment_values_name_the_variable(monkeypatch):
-    from xcs_core.executors.dask import _count
+    from xcs_core.env import positive_int
 
     monkeypatch.setenv("XCS_DASK_THREADS", "many")
-    with pytest.raises(ValueError, match=r"XCS_DASK_THREADS='many' is not a positive integer"):
-        _count("XCS_DASK_THREADS", 4)
+    with pytest.raises(ValueError, match=r"XCS_DASK_THREADS='many' must be a positive integer"):
+        positive_int("XCS_DASK_THREADS", 4, "threads per worker", 4)
     monkeypatch.setenv("XCS_DASK_THREADS", "2")
-    assert _count("XCS_DASK_THREADS", 4) == 2
+    assert positive_int("XCS_DASK_THREADS", 4, "threads per worker", 4) == 2

@@ -273,23 +273,12 @@ def leaf_calling_one_worker_jit(q):
     return inner_job_one_worker(q)
 
 
-def test_nested_jit_with_one_worker_on_both_levels_does_not_deadlock():
+@pytest.mark.parametrize("leaf", [leaf_calling_jit, leaf_calling_one_worker_jit],
+                         ids=["inner default pool", "one worker on both levels"])
+def test_leaf_calling_a_jitted_function_does_not_deadlock_with_one_worker(leaf):
     @xcs.jit(max_workers=1)
     def outer(q):
-        return [leaf_calling_one_worker_jit(q), leaf_calling_one_worker_jit(q + "2")]
-
-    result: list = []
-    thread = threading.Thread(target=lambda: result.append(outer("e")), daemon=True)
-    thread.start()
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "deadlock"
-    assert result == [[["e:0", "e:1", "e:2"], ["e2:0", "e2:1", "e2:2"]]]
-
-
-def test_leaf_calling_a_jitted_function_does_not_deadlock_with_one_worker():
-    @xcs.jit(max_workers=1)
-    def outer(q):
-        return [leaf_calling_jit(q), leaf_calling_jit(q + "2")]
+        return [leaf(q), leaf(q + "2")]
 
     result: list = []
     thread = threading.Thread(target=lambda: result.append(outer("d")), daemon=True)

@@ -22,25 +22,10 @@ naming the variable, raised there (never at import).
 
 from __future__ import annotations
 
-import os
+from xcs_core import env
 
 __all__ = ["DISPATCH_COST", "INLINE_BELOW", "always_dispatch", "cheap", "estimate",  # noqa: F822
            "learn"]
-
-
-def _seconds(name: str, default: float) -> float:
-    """A duration from the environment; a bad value is an error naming the variable."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise ValueError(f"xcs: {name}={raw!r} is not a duration in seconds; set it to a "
-                         f"number such as {default!r}, or unset it for that default")
-    return value
 
 
 _settings: dict[str, float] = {}
@@ -51,12 +36,14 @@ def _setting(name: str) -> float:
     bad value stops the first jitted call or analysis, never an import)."""
     found = _settings.get(name)
     if found is None:
-        found = _settings[name] = _seconds(*_DEFAULTS[name])
+        found = _settings[name] = env.duration(*_DEFAULTS[name])
     return found
 
 
-_DEFAULTS = {"INLINE_BELOW": ("XCS_INLINE_BELOW", 50e-6),
-             "DISPATCH_COST": ("XCS_DISPATCH_COST", 40e-6)}
+_DEFAULTS = {"INLINE_BELOW": ("XCS_INLINE_BELOW", 50e-6,
+                              "calls known to be faster run inline"),
+             "DISPATCH_COST": ("XCS_DISPATCH_COST", 40e-6,
+                               "the serial cost of one dispatch in predictions")}
 
 
 def __getattr__(name: str) -> float:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import os
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
+
+from xcs_core import env
 
 __all__ = ["Executor", "available", "default_max_workers", "get_executor", "register",
            "shutdown_all", "validate_max_workers"]
@@ -36,19 +37,8 @@ def default_max_workers() -> int:
     Read when an executor is created, so a bad value fails the code that needs
     it with a message naming the variable, and never the import of xcs.
     """
-    raw = os.environ.get("XCS_MAX_WORKERS", "").strip()
-    if not raw:
-        return BUILTIN_MAX_WORKERS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(
-            f"environment variable XCS_MAX_WORKERS={raw!r} must be a positive integer (the "
-            f"default max_workers of the threads and asyncio executors); set it to e.g. 64, "
-            f"or unset it for the default {BUILTIN_MAX_WORKERS}")
-    return value
+    return env.positive_int("XCS_MAX_WORKERS", BUILTIN_MAX_WORKERS, "the default max_workers "
+                            "of the threads and asyncio executors", 64)
 
 
 def __getattr__(name: str) -> Any:

@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from xcs_core import env
 from xcs_core.executors.threads import OffloadExecutor
 
 __all__ = ["DaskExecutor"]
@@ -47,8 +48,10 @@ class DaskExecutor(OffloadExecutor):
         if address:
             self.client = Client(address)
         else:
-            workers = _count("XCS_DASK_WORKERS", os.cpu_count() or 1)
-            threads = _count("XCS_DASK_THREADS", 4)
+            workers = env.positive_int("XCS_DASK_WORKERS", os.cpu_count() or 1,
+                                       "worker processes of the local Dask cluster", 2)
+            threads = env.positive_int("XCS_DASK_THREADS", 4,
+                                       "threads per worker of the local Dask cluster", 4)
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=threads,
                                          processes=True, dashboard_address=":0",
                                          silence_logs=logging.ERROR)
@@ -64,18 +67,3 @@ class DaskExecutor(OffloadExecutor):
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
-
-
-def _count(name: str, default: int) -> int:
-    """A positive integer from the environment; a bad value is an error naming it."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"xcs: {name}={raw!r} is not a positive integer; set it to e.g. "
-                         f"{default}, or unset it for that default")
-    return value
