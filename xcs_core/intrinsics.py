@@ -234,6 +234,8 @@ class _Reason:
 _NO_SELF = object()
 #: xcs's own functions that take pending values and wait for them themselves (xcs.value)
 PASS_THROUGH: set[Any] = set()
+
+
 def _function(ctx: Any, fn: types.FunctionType, args: tuple, kwargs: dict,
               self: Any = _NO_SELF) -> Any:
     kind, target = twins.target(fn)
