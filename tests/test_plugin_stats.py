@@ -158,7 +158,7 @@ def test_interval_reaches_table_and_json(pytester):
         "test_ens.py::test_ensemble"]["ab"]
     assert ab["speedup_low"] <= ab["speedup"] <= ab["speedup_high"]
     assert ab["confidence"] == 0.99 and ab["coverage"] == pytest.approx(1 - 2 / 256)
-    assert len(ab["critical"]) == 8 and ab["predicted_speedup"] > 0
+    assert len(ab["critical"]) == 8 and isinstance(ab["predicted_speedup"], float)
 
 
 def test_speedup_gate_wiring_and_noise_floor(pytester):
