@@ -345,17 +345,19 @@ def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:
     """At the boundary: ``out``, every container a pending value was stored into, and
     what the caller can reach (``reached``: the call's arguments), with concrete
     values only: nothing pending escapes a jitted or traced call."""
-    for container in (*ctx.escapes.values(), *reached):
-        resolve(container)
-    ctx.escapes.clear()
+    _put_in_place(ctx, reached, resolve)
     return resolve(out)
 
 
 def _settle_after_failure(ctx: Context, reached: tuple) -> None:
     """``settle`` when the call raised: values that were computed are put in place; a
     value whose call failed stays a stand-in (plain Python would never have stored it)."""
+    _put_in_place(ctx, reached, lambda container: walk.resolve(container, _value_if_done))
+
+
+def _put_in_place(ctx: Context, reached: tuple, resolve_one: Callable[[Any], Any]) -> None:
     for container in (*ctx.escapes.values(), *reached):
-        walk.resolve(container, _value_if_done)
+        resolve_one(container)
     ctx.escapes.clear()
 
 

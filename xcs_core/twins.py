@@ -24,7 +24,6 @@ __all__ = ["COMPILED", "FAST", "FOREIGN", "TWIN", "install", "target", "twin_of"
 
 COMPILED, TWIN, FOREIGN = range(3)
 _codes: dict[int, tuple[types.CodeType, int, Any]] = {}
-_twins: dict[int, tuple[weakref.ref, types.FunctionType]] = {}
 #: id(function) -> (weak reference, twin or ``None`` for "call it as it is"), for every
 #: function whose calls from compiled code need no more than that (read by intrinsics.call)
 FAST: dict[int, tuple[weakref.ref, types.FunctionType | None]] = {}
@@ -36,16 +35,20 @@ def install(cells: dict[str, Any]) -> None:
     _cells.update(cells)
 
 
-def target(fn: types.FunctionType) -> tuple[int, Any]:
-    """``(kind, callable)`` for a call of ``fn`` from compiled code (see module doc)."""
+def _entry(fn: types.FunctionType) -> tuple[types.CodeType, int, Any]:
+    """``(code, kind, compiled)`` of ``fn``'s code object, classified once."""
     code = fn.__code__
     entry = _codes.get(id(code))
     if entry is None or entry[0] is not code:
         entry = _classify(fn, code)
+    return entry
+
+
+def target(fn: types.FunctionType) -> tuple[int, Any]:
+    """``(kind, callable)`` for a call of ``fn`` from compiled code (see module doc)."""
+    entry = _entry(fn)
     if entry[1] == TWIN:
-        twin = _twin(fn, entry[2])
-        _remember(fn, twin)
-        return TWIN, twin
+        return TWIN, _twin(fn, entry[2])
     if entry[1] == COMPILED:
         _remember(fn, None)
     return entry[1], fn
@@ -81,12 +84,12 @@ def _warn_uncompiled(fn: Any, reason: str) -> None:
 
 
 def _twin(fn: types.FunctionType, compiled: compiler.Compiled) -> types.FunctionType:
-    hit = _twins.get(id(fn))
-    if hit is not None and hit[0]() is fn:
+    """``fn``'s compiled twin, bound once per function object (kept in ``FAST``)."""
+    hit = FAST.get(id(fn))
+    if hit is not None and hit[0]() is fn and hit[1] is not None:
         return hit[1]
     twin = compiled.bind(fn)
-    key_ = id(fn)
-    _twins[key_] = (weakref.ref(fn, lambda _ref: _twins.pop(key_, None)), twin)
+    _remember(fn, twin)
     return twin
 
 
@@ -96,9 +99,9 @@ def twin_of(fn: Any) -> Any:
     if type(fn) is not types.FunctionType:
         return fn
     code = fn.__code__
-    entry = _codes.get(id(code))
-    if entry is None or entry[0] is not code:
-        entry = _classify(fn, code)
+    known = _codes.get(id(code))
+    entry = _entry(fn)
+    if entry is not known:  # classified just now: say once why it runs plainly
         if entry[1] == FOREIGN and not compiler.is_user_code(code):
             why = ("it is part of an installed package or the standard library"
                    if code.co_filename[:1] != "<" else "its source is not available")
