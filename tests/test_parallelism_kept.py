@@ -120,3 +120,34 @@ def test_any_stops_at_the_first_hit_and_makes_no_further_call():
     probed.clear()
     assert stops_early(range(6)) is True
     assert probed == [0, 1]
+
+
+def fan_out(models):
+    """Recursive: a module-level function that names itself."""
+    if len(models) == 1:
+        return [complete(models[0])]
+    half = len(models) // 2
+    return fan_out(models[:half]) + fan_out(models[half:])
+
+
+class Panel:
+    def __init__(self, models):
+        self.models = models
+
+    def ask_all(self):
+        return [Panel.ask(self, m) for m in self.models]  # names its own class
+
+    def ask(self, model):
+        return complete(model)
+
+
+def test_functions_that_name_themselves_or_their_class_stay_compiled_and_parallel():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", xcs.XcsWarning)
+        for jitted in (xcs.jit(fan_out), xcs.jit(lambda ms: Panel(ms).ask_all())):
+            results, peak = flight.peak_of(len(MODELS), jitted, MODELS)
+            assert [r["choices"][0]["message"]["content"] for r in results] == [
+                f"answer from {m}" for m in MODELS]
+            assert peak == len(MODELS)

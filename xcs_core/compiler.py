@@ -248,7 +248,12 @@ def _wrap(code: types.CodeType, qualname: str, node: ast.AST) -> ast.Module:
     params = [*HELPERS, *(v for v in code.co_freevars if v != "__class__")]
     args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    factory = ast.FunctionDef(name="__xcs_factory__", args=args, body=[body],
+    # The name the definition binds (and its class's) is a global where the original
+    # was defined at module level: so it must stay in the copy (recursion, ``C.method``)
+    # rather than become a free variable of the factory, which never runs.
+    bound = {owner or getattr(node, "name", "")} - {""} - set(params)
+    factory = ast.FunctionDef(name="__xcs_factory__", args=args,
+                              body=[ast.Global(names=sorted(bound))] * bool(bound) + [body],
                               decorator_list=[], returns=None, **_NO_TYPE_PARAMS)
     for extra in (factory, body):
         ast.copy_location(extra, node)
