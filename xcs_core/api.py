@@ -208,6 +208,9 @@ class Operator:
                         f"{cls.__module__}.{cls.__qualname__}", compiled)
 
 
+intrinsics.install_leaf_op(LeafOp)
+
+
 # -- jit ----------------------------------------------------------------------------------
 class JitFunction:
     """A function whose leaf calls run in parallel where the dataflow allows."""

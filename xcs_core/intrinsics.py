@@ -47,10 +47,20 @@ _guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", 
 _state: Any = None  # bound by runtime: ``_state.ctx`` is this thread's trace context
 
 
+_leaf_op: type | None = None  # bound by api: ``xcs.op``'s class, dispatched directly
+_getframe = sys._getframe
+
+
 def install(state: Any) -> None:
     """Bind the thread-local state whose ``ctx`` is the current trace (``runtime``)."""
     global _state
     _state = state
+
+
+def install_leaf_op(cls: type) -> None:
+    """Bind the class of ``xcs.op`` objects, whose calls ``call`` dispatches first."""
+    global _leaf_op
+    _leaf_op = cls
 
 
 # -- guarded regions -------------------------------------------------------------------
@@ -153,6 +163,8 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         hit = _TWINS.get(id(func))
         if hit is not None and hit[0]() is func:
             return (hit[1] or func)(fn.__self__, *args, **kwargs)
+    elif kind is _leaf_op:  # a leaf call: dispatched, the user's frame is the call site
+        return ctx.call(fn.target, fn, args, kwargs, fn.effect, fn.key, True, _getframe(1))
     elif kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
             kind is type or type(fn.__self__) in _PLAIN_OWNERS
             or fn.__name__ in _REFERENCE_METHODS.get(type(fn.__self__), ())):

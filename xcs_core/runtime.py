@@ -65,6 +65,7 @@ class _State(threading.local):
 
 _state = _State()
 RECORD, RUN = "record", "run"
+_NEVER = float("inf")  # ``Scheduler.failed_seq`` while no call has failed
 # Method names that never mutate their receiver on str/bytes/numbers/tuples and
 # the read-only methods of dict/list/set: calls of these stay lazy on pending values.
 PURE_METHODS = frozenset(
@@ -148,48 +149,62 @@ class Context:
 
     # -- leaf calls ---------------------------------------------------------------
     def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,
-             key: str = "", compiled: bool = True) -> Any:
+             key: str = "", compiled: bool = True, frame: FrameType | None = None) -> Any:
         """Dispatch one leaf call (see module doc for the two modes).
 
         ``compiled`` is False when code xcs did not compile made the call: that
         code could observe a pending value unseen, so the call runs at once.
+        ``frame`` is the user's frame that made the call, when the caller knows it.
         """
         self.leaf_calls += 1
-        frame = sites.user_frame()
-        site = sites.site_of(frame)
+        if frame is None:
+            frame = sites.user_frame()
         # an async op gives an awaitable where plain Python would (a loop is running)
         is_async = getattr(fn, "is_async", False) and running_loop() is not None
         if self.mode == RECORD:
-            node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-            # what a jitted run would do instead of dispatching (the graph's meta reason)
-            node.reason = "" if effect else _UNCOMPILED if not compiled else (
-                _GUARDED if intrinsics.guarded() else "")
-            value = self._wrap(node, _record(node))
+            value = self._record_call(target, fn, args, kwargs, effect, compiled, frame)
             return Ready(value) if is_async else value
-        self.check_failed()
-        reason = ("effect" if effect else _UNCOMPILED if not compiled
-                  else _GUARDED if intrinsics.guarded() else "")
-        if not reason:
-            found: dict[int, Node] = {}
-            if not intrinsics.atoms(args):
-                args = walk.snapshot(args, found)
-            kwargs = walk.snapshot(kwargs, found) if kwargs else kwargs
-            node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect, found)
-            if cost.cheap(key or target) and all(d.state == DONE for d in node.inputs):
-                reason = _INLINE
-        else:
+        sched = self.sched
+        if sched.failed_seq != _NEVER:  # an earlier call failed: stop, as plain Python would
+            raise DeferredFailure()
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+        if effect or not compiled or intrinsics.guarded():
+            reason = "effect" if effect else _UNCOMPILED if compiled is False else _GUARDED
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-        node.key = key or target
-        if reason:
+            node.key = key or target
             value = self._call_now(node, reason)
+            return Ready(value) if is_async else value
+        found: dict[int, Node] = {}
+        if not intrinsics.atoms(args):
+            args = walk.snapshot(args, found)
+        if kwargs:
+            kwargs = walk.snapshot(kwargs, found)
+        node = Node(self.count, OpKind.CALL, target, fn, args, kwargs,
+                    list(found.values()) if found else None, site)
+        node.owner, node.key = self, key or target
+        self.count += 1
+        if self.nodes is not None:
+            self.nodes.append(node)
+        if cost.cheap(node.key) and all(d.state == DONE for d in node.inputs):
+            value = self._call_now(node, _INLINE)
             return Ready(value) if is_async else value
         if self.check is not None:
             self.check(node)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
         self.made_pending = True
-        self.sched.add(node)
-        return Ready(Traced(node)) if is_async else Traced(node)
+        sched.add(node)
+        proxy = Traced(node)
+        return Ready(proxy) if is_async else proxy
+
+    def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,
+                     effect: bool, compiled: bool, frame: FrameType | None) -> Any:
+        """Record mode: run the call now and hand out a stand-in for its value."""
+        node = self._node(OpKind.CALL, target, fn, args, kwargs, sites.site_of(frame), effect)
+        # what a jitted run would do instead of dispatching (the graph's meta reason)
+        node.reason = "" if effect else _UNCOMPILED if not compiled else (
+            _GUARDED if intrinsics.guarded() else "")
+        return self._wrap(node, _record(node))
 
     def _call_now(self, node: Node, reason: str) -> Any:
         """Run a call synchronously on this thread (effects after everything before them)."""

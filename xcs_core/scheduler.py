@@ -33,8 +33,10 @@ number of unfinished nodes.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -72,7 +74,8 @@ class Scheduler:
         # start(coroutine_function, args, kwargs, done): begin an async call on an event
         # loop without holding a thread; done(value, exc) is called on the loop when it ends
         self._start = start
-        self._to_start: list[Node] = []
+        self._to_start: deque[Node] = deque()  # async calls to start (outside the lock)
+        self._to_submit: deque[Node] = deque()  # sync calls to hand to the pool (likewise)
         self._around = around  # context-manager factory wrapped around dispatched nodes
         self._submit = submit
         self.max_workers = max_workers
@@ -95,22 +98,21 @@ class Scheduler:
         with self.cond:
             self.unfinished += 1
             node.height = _estimate(node)
-            for dep in node.inputs:
-                if dep.state == FAILED:
-                    self._fail_locked(node, dep.exc)
-                    self._notify_locked()
-                    return
-                if dep.state != DONE and dep.sched is self:
-                    node.waiting += 1
-                    dep.dependents.append(node)
             if node.inputs:
+                for dep in node.inputs:
+                    if dep.state == FAILED:
+                        self._fail_locked(node, dep.exc)
+                        self._notify_locked()
+                        return
+                    if dep.state != DONE and dep.sched is self:
+                        node.waiting += 1
+                        dep.dependents.append(node)
                 self._raise_heights(node)
             if node.waiting == 0:
                 self._ready_locked(node, inline, window=True)
-            if self._heap:
-                self._pump_locked()
-            self._notify_locked()
-        if self._to_start:
+                if self._heap and self._running < self.max_workers:
+                    self._pump_locked()
+        if self._to_start or self._to_submit:
             self._start_ready()
         if inline:
             self._run_inline(inline)
@@ -146,33 +148,38 @@ class Scheduler:
                 if self._batcher is None:
                     self._batcher = Batcher(self)
                 self._batcher.hold(node, batch, window)
-                return
-            node.state = QUEUED
-            heapq.heappush(self._heap, (-node.height, node.seq, node))
-
-    def _pump_locked(self) -> None:
-        """Start what is ready: async calls hold no thread, so they start at once (straight
-        to the loop, no thread hop); sync calls take one of ``max_workers`` slots."""
-        while self._heap:
-            node = self._claim_locked()
-            if node is None:
-                return
-            if self._is_async(node):
+            elif self._start is not None and hasattr(fn, "coroutine_function"):
+                node.state = RUNNING  # async: holds no worker, starts on the loop at once
                 self._to_start.append(node)
-            elif self._running < self.max_workers:
-                self._running += 1
-                self._submitted[id(node)] = node
-                self._submit(lambda node=node: self._work_submitted(node))
             else:
                 node.state = QUEUED
                 heapq.heappush(self._heap, (-node.height, node.seq, node))
+
+    def _pump_locked(self) -> None:
+        """Give free worker slots to the most urgent queued calls; ``_start_ready`` hands
+        them to the pool once the lock is released (async calls never queue here: they
+        hold no slot and go straight to ``_to_start``)."""
+        while self._heap and self._running < self.max_workers:
+            node = self._claim_locked()
+            if node is None:
                 return
+            self._running += 1
+            self._submitted[id(node)] = node
+            self._to_submit.append(node)
 
     def _start_ready(self) -> None:
-        """Start async calls the pump released (outside the lock: arguments may wait)."""
-        while self._to_start:
+        """Submit the calls the pump released and start ready async calls, in program
+        order, outside the lock (submitting may wake a thread; arguments may wait)."""
+        to_submit, to_start = self._to_submit, self._to_start
+        while to_submit:
             try:
-                node = self._to_start.pop()
+                node = to_submit.popleft()
+            except IndexError:
+                break
+            self._submit(functools.partial(self._work_submitted, node))
+        while to_start:
+            try:
+                node = to_start.popleft()
             except IndexError:
                 return
             self._start_async(node)
@@ -195,13 +202,6 @@ class Scheduler:
         _worker.active = True
         try:
             while node is not None:
-                if self._is_async(node):
-                    with self.cond:  # async calls hold no slot: this thread's is free
-                        self._running -= 1
-                        self._pump_locked()
-                    self._start_ready()
-                    self._start_async(node)  # the loop finishes it; this thread moves on
-                    return
                 if type(node) is Request:
                     node = run_request(self, node, dispatched=True)
                     continue
@@ -213,10 +213,6 @@ class Scheduler:
                 node = self._finish(node, value, exc, dispatched=True)
         finally:
             _worker.active = previous
-
-    def _is_async(self, node: Node) -> bool:
-        """An async leaf call this scheduler can start on an event loop without a thread."""
-        return self._start is not None and hasattr(node.fn, "coroutine_function")
 
     def _start_async(self, node: Node) -> None:
         """Begin an async leaf call on the executor's loop; its slot stays taken until done."""
