@@ -71,9 +71,11 @@ class Scheduler:
                  start: Callable[..., None] | None = None) -> None:
         self.cond = threading.Condition(threading.Lock())
         self._call = call  # where a leaf call's body runs (here, a process, a cluster)
-        # start(coroutine_function, args, kwargs, done): begin an async call on an event
-        # loop without holding a thread; done(value, exc) is called on the loop when it ends
+        # start(coroutine_function, args, kwargs, done, node): begin an async call on an
+        # event loop without holding a thread; done([(node, value, exc), ...]) is called on
+        # the loop with the calls that ended together
         self._start = start
+        self._async_done = self._after_async  # one object: the loop groups endings by it
         self._to_start: deque[Node] = deque()  # async calls to start (outside the lock)
         self._to_submit: deque[Node] = deque()  # sync calls to hand to the pool (likewise)
         self._around = around  # context-manager factory wrapped around dispatched nodes
@@ -219,15 +221,17 @@ class Scheduler:
         try:
             args, kwargs = begin(node)
         except BaseException as exc:  # noqa: BLE001 - an input failed elsewhere
-            self._after_async(node, None, exc)
+            self._after_async([(node, None, exc)])
             return
-        self._start(node.fn.coroutine_function, args, kwargs,
-                    lambda value, exc: self._after_async(node, value, exc))
+        self._start(node.fn.coroutine_function, args, kwargs, self._async_done, node)
 
-    def _after_async(self, node: Node, value: Any, exc: BaseException | None) -> None:
-        """Runs on the event loop: record the result, hand follow-up work to the pool."""
-        ended(node, exc is not None)
-        self._finish(node, value, exc)  # what it made ready is started by the pump
+    def _after_async(self, outcomes: list[tuple[Node, Any, BaseException | None]]) -> None:
+        """Runs on the event loop: record the async calls that ended together in one step
+        (what they made ready is started by the pump)."""
+        for node, _, exc in outcomes:
+            ended(node, exc is not None)
+        (node, value, exc), *more = outcomes
+        self._finish(node, value, exc, more=more)
 
     def _execute(self, node: Node) -> tuple[Any, BaseException | None]:
         """Leaf calls go through the executor's ``call``; glue always runs here."""

@@ -21,7 +21,7 @@ from typing import Any
 from xcs_core.executors.threads import OffloadExecutor
 from xcs_core.nodes import direct_call
 
-__all__ = ["AsyncioExecutor", "LoopExecutor", "call_on", "start_on"]
+__all__ = ["AsyncioExecutor", "LoopExecutor", "call_on"]
 
 
 class _OnLoop:
@@ -33,8 +33,18 @@ class _OnLoop:
         return call_on(self.loop, fn, args, kwargs)
 
     def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
-              done: Callable[[Any, BaseException | None], None]) -> None:
-        start_on(self.loop, coroutine_function, args, kwargs, done)
+              done: Done, token: Any) -> None:
+        """Schedule a coroutine on the loop; when it ends, ``done([(token, value, exc)])``
+        runs there.
+
+        Both ways are batched per loop.  Starts are queued and the loop is woken once
+        per batch, not once per call: a fan-out of N async calls costs one cross-thread
+        wake-up.  Calls that end in the same turn of the loop are reported together, in
+        one ``done`` per callback: the scheduler records them in one step."""
+        starts = self.__dict__.get("_starts")
+        if starts is None or starts.loop is not self.loop:
+            starts = self._starts = starts_of(self.loop)
+        starts.add((coroutine_function, args, kwargs, done, token))
 
 
 class AsyncioExecutor(_OnLoop, OffloadExecutor):
@@ -61,30 +71,34 @@ class AsyncioExecutor(_OnLoop, OffloadExecutor):
         self._thread.join(timeout=5)
 
 
-def start_on(loop: asyncio.AbstractEventLoop, coroutine_function: Callable[..., Any],
-             args: tuple, kwargs: dict, done: Callable[[Any, BaseException | None], None]
-             ) -> None:
-    """Schedule a coroutine on ``loop``; ``done(value, exc)`` runs there when it ends.
+#: ``done(outcomes)``: called on the loop with ``[(token, value, exc), ...]``
+Done = Callable[[list[tuple[Any, Any, "BaseException | None"]]], None]
 
-    Starts are queued per loop and the loop is woken once per batch, not once per
-    call: a fan-out of N async calls costs one cross-thread wake-up, not N."""
+
+def starts_of(loop: asyncio.AbstractEventLoop) -> _Starts:
+    """The one queue of starts (and of endings) of ``loop`` (see ``_OnLoop.start``)."""
     starts = _starts.get(loop)
     if starts is None:
         with _starts_lock:
             starts = _starts.get(loop) or _starts.setdefault(loop, _Starts(loop))
-    starts.add((coroutine_function, args, kwargs, done))
+    return starts
+
+
+_Item = tuple[Any, tuple, dict, Done, Any]
 
 
 class _Starts:
-    """The async calls waiting to be started on one loop (see ``start_on``)."""
+    """The async calls waiting to be started on one loop, and those that ended in this
+    turn of the loop (see ``_OnLoop.start``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: collections.deque[tuple[Any, tuple, dict, Any]] = collections.deque()
+        self.queue: collections.deque[_Item] = collections.deque()
         self.lock = threading.Lock()
         self.scheduled = False
+        self.ended: list[tuple[Done, Any, Any, BaseException | None]] = []  # loop only
 
-    def add(self, item: tuple[Any, tuple, dict, Any]) -> None:
+    def add(self, item: _Item) -> None:
         with self.lock:
             self.queue.append(item)
             if self.scheduled:
@@ -104,27 +118,40 @@ class _Starts:
         with self.lock:
             items, self.queue = self.queue, collections.deque()
             self.scheduled = False
-        for coroutine_function, args, kwargs, done in items:
+        for coroutine_function, args, kwargs, done, token in items:
             try:
                 task = self.loop.create_task(coroutine_function(*args, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
-                done(None, exc)
+                self._ended(done, token, None, exc)
                 continue
-            task.add_done_callback(functools.partial(_finished, done))
+            task.add_done_callback(functools.partial(self._task_done, done, token))
+
+    def _task_done(self, done: Done, token: Any, task: Any) -> None:
+        if task.cancelled():
+            self._ended(done, token, None, asyncio.CancelledError())
+            return
+        exc = task.exception()
+        self._ended(done, token, None if exc else task.result(), exc)
+
+    def _ended(self, done: Done, token: Any, value: Any, exc: BaseException | None) -> None:
+        if not self.ended:
+            self.loop.call_soon(self._report)
+        self.ended.append((done, token, value, exc))
+
+    def _report(self) -> None:
+        """Runs on the loop after the turn in which calls ended: one ``done`` each."""
+        ended, self.ended = self.ended, []
+        groups: dict[Done, list[tuple[Any, Any, BaseException | None]]] = {}
+        for done, token, value, exc in ended:
+            groups.setdefault(done, []).append((token, value, exc))
+        for done, outcomes in groups.items():
+            done(outcomes)
 
     def _fail_all(self, exc: BaseException) -> None:
         with self.lock:
             items, self.queue = self.queue, collections.deque()
-        for *_, done in items:
-            done(None, exc)
-
-
-def _finished(done: Callable[[Any, BaseException | None], None], task: Any) -> None:
-    if task.cancelled():
-        done(None, asyncio.CancelledError())
-        return
-    exc = task.exception()
-    done(None if exc else task.result(), exc)
+        for *_, done, token in items:
+            done([(token, None, exc)])
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
