@@ -132,6 +132,23 @@ def test_an_async_leaf_call_that_is_never_awaited_still_runs():
     assert started == ["never awaited"]
 
 
+@xcs.op
+async def refuse(x):
+    started.append(x)
+    raise ValueError(f"refused {x}")
+
+
+def test_a_failing_async_leaf_call_that_is_never_awaited_raises_nothing():
+    async def program():
+        refuse("never awaited")
+        return "done"
+
+    started.clear()
+    assert asyncio.run(xcs.jit(program, executor="asyncio")()) == "done"
+    assert started == ["never awaited"]  # it ran (the difference above), and its failure is
+    # nobody's: plain Python raises nothing either
+
+
 def test_a_generator_function_cannot_be_jitted_and_runs_plainly():
     def numbers():
         yield echo(1)

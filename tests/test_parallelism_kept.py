@@ -3,6 +3,8 @@
 import asyncio
 import time
 
+import pytest
+
 import xcs_core as xcs
 from tests.concurrency import InFlight
 
@@ -63,6 +65,60 @@ def test_gather_over_the_users_coroutines_runs_their_leaf_calls_at_once():
     out = asyncio.run(mixture("q"))
     assert out == asyncio.run(mixture.fn("q"))
     assert flight.peak == len(MODELS)
+
+
+@xcs.op
+async def reply(model):
+    await asyncio.sleep(0.001 if model == "down" else 0.01)
+    if model == "down":
+        raise ValueError(f"{model} is down")
+    return model
+
+
+async def gather_ops(models, return_exceptions=False):
+    calls = [agent(m, "q") for m in models] if return_exceptions is None else [
+        reply(m) for m in models]
+    replies = await asyncio.gather(*calls, return_exceptions=bool(return_exceptions))
+    return type(replies).__name__, [r.upper() if isinstance(r, str) else repr(r)
+                                    for r in replies]
+
+
+async def gather_helpers(models):
+    async def ask(model):
+        return (await reply(model)).upper()
+
+    return [repr(r) for r in await asyncio.gather(*map(ask, models), return_exceptions=True)]
+
+
+def test_gather_over_op_calls_runs_them_at_once_with_the_results_of_plain_gather():
+    jitted = xcs.jit(gather_ops, executor="asyncio")
+    expect(len(MODELS))
+    assert asyncio.run(jitted(MODELS, None)) == asyncio.run(gather_ops(MODELS, None))
+    assert flight.peak == len(MODELS)
+
+
+async def gather_agents_in_helpers(models):
+    async def ask(model):
+        return (await agent(model, "q")).upper()
+
+    return await asyncio.gather(*map(ask, models), return_exceptions=True)
+
+
+def test_awaits_that_wait_inside_gather_with_return_exceptions_still_overlap():
+    jitted = xcs.jit(gather_agents_in_helpers, executor="asyncio")
+    expect(len(MODELS))
+    assert asyncio.run(jitted(MODELS)) == [f"{m}: Q".upper() for m in MODELS]
+    assert flight.peak == len(MODELS)
+
+
+def test_gather_with_return_exceptions_returns_each_calls_exception_as_plain_python():
+    models = ["a", "down", "c"]
+    for fn, args in ((gather_ops, (models, True)), (gather_helpers, (models,))):
+        plain = asyncio.run(fn(*args))
+        assert "ValueError('down is down')" in str(plain)
+        assert asyncio.run(xcs.jit(fn, executor="asyncio")(*args)) == plain
+    with pytest.raises(ValueError, match="down is down"):
+        asyncio.run(xcs.jit(gather_ops, executor="asyncio")(models, False))
 
 
 @xcs.op

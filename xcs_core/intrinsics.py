@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core import compiler, twins, values, walk
-from xcs_core.values import Traced
+from xcs_core.values import Pending, Traced
 
 __all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", "stored"]
 
@@ -254,9 +254,43 @@ def _function(ctx: Any, fn: types.FunctionType, args: tuple, kwargs: dict,
     if kind == twins.FOREIGN:
         if fn in PASS_THROUGH:
             return fn(*args, **kwargs)
+        if _is_gather(fn):
+            return _gather(ctx, fn, args, kwargs)
         bound = fn if self is _NO_SELF else types.MethodType(fn, self)
         return _foreign(ctx, bound, args, kwargs)
     return target(*args, **kwargs) if self is _NO_SELF else target(self, *args, **kwargs)
+
+
+def _is_gather(fn: types.FunctionType) -> bool:
+    return fn.__name__ == "gather" and fn.__module__ == "asyncio.tasks"
+
+
+def _gather(ctx: Any, gather: Any, args: tuple, kwargs: dict) -> Any:
+    """``asyncio.gather``: over dispatched async calls only, a coroutine that awaits each
+    (no task made per call); with ``return_exceptions=True``, the awaits inside it (and
+    inside the tasks it starts for other awaitables) wait and raise each call's own
+    exception, which gather returns in its place, as in plain Python."""
+    return_exceptions = kwargs.get("return_exceptions", False)
+    if args and set(kwargs) <= {"return_exceptions"} and all(
+            type(a) is Pending for a in args):
+        return _gathered(args, return_exceptions)
+    if return_exceptions:
+        with _GUARD:  # tasks copy the context they are made in: they start guarded
+            return gather(*args, **kwargs)
+    return _foreign(ctx, gather, args, kwargs)
+
+
+async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list[Any]:
+    if not return_exceptions:
+        return [await call for call in calls]
+    out: list[Any] = []
+    with _GUARD:
+        for call in calls:
+            try:
+                out.append(await call)
+            except Exception as exc:  # noqa: BLE001 - what gather returns in its place
+                out.append(exc)
+    return out
 
 
 def _method(ctx: Any, method: types.MethodType, args: tuple, kwargs: dict) -> Any:

@@ -38,6 +38,7 @@ from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
 from xcs_core.nodes import (
     DONE,
     FAILED,
+    Cancelled,
     Node,
     begin,
     direct_call,
@@ -48,9 +49,9 @@ from xcs_core.nodes import (
     written,
 )
 from xcs_core.scheduler import Scheduler
-from xcs_core.values import Traced
+from xcs_core.values import Pending, Ready, Traced
 
-__all__ = ["Context", "DeferredFailure", "Ready", "current", "run", "settle"]
+__all__ = ["Context", "DeferredFailure", "current", "run", "settle"]
 
 def running_loop() -> Any:
     """The event loop running on this thread, if any (asyncio is not imported for this:
@@ -168,7 +169,7 @@ class Context:
         if sched.failed_seq != _NEVER:  # an earlier call failed: stop, as plain Python would
             raise DeferredFailure()
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
-        if effect or not compiled or intrinsics.guarded():
+        if effect or not compiled or (intrinsics.guarded() and not is_async):
             reason = "effect" if effect else _UNCOMPILED if compiled is False else _GUARDED
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
             node.key = key or target
@@ -193,9 +194,13 @@ class Context:
         if frame is not None:
             node.frame = (frame, frame.f_lasti, frame.f_lineno)
         self.made_pending = True
-        sched.add(node)
         proxy = Traced(node)
-        return Ready(proxy) if is_async else proxy
+        if not is_async:
+            sched.add(node)
+            return proxy
+        sched.defer(node)  # its failure is its awaiter's (see ``_Runtime.await_pending``)
+        sched.add(node)
+        return Pending(proxy)
 
     def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,
                      effect: bool, compiled: bool, frame: FrameType | None) -> Any:
@@ -310,6 +315,21 @@ class _Runtime:
             return self.force(proxy, "await")
         return proxy
 
+    def await_pending(self, proxy: Traced) -> Any:
+        """``await`` of a dispatched async call (a generator: ``yield from`` it).
+
+        Inside a ``try``/``with`` body, or a task of ``gather(return_exceptions=True)``
+        (``intrinsics.guarded``), the await waits, on the event loop, and raises the
+        call's exception right there.  Elsewhere it does not wait: the call's failure
+        becomes the program's from this point (later calls are cancelled, the boundary
+        raises it) and its stand-in is returned."""
+        node = proxy._xcs_node
+        ctx = current()
+        if intrinsics.guarded() or ctx is None or not ctx.owns(proxy):
+            return (yield from _exactly(node))
+        node.sched.own(node, ctx.count - 0.5)
+        return self.await_value(proxy)
+
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
         ctx = current()
@@ -319,18 +339,25 @@ class _Runtime:
         return iter(value)
 
 
-class Ready:
-    """An awaitable that yields a value already computed (a synchronous call's
-    result, when the caller wrote ``await call(...)``)."""
+def _exactly(node: Node) -> Any:
+    """Await ``node`` on the running loop; its value, or its exception raised here."""
+    if node.state < DONE:
+        import asyncio  # a loop is running: asyncio is imported
 
-    __slots__ = ("value",)
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        node.sched.when_done(node, lambda: loop.call_soon_threadsafe(_set, done))
+        yield from done
+    if node.state == FAILED:
+        if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
+            raise DeferredFailure()
+        raise node.exc
+    return node.value
 
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
-    def __await__(self) -> Any:
-        yield from ()
-        return self.value
+def _set(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _record(node: Node) -> Any:

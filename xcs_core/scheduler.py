@@ -88,6 +88,10 @@ class Scheduler:
         self.unfinished = 0
         self.failed_seq: float = float("inf")
         self.failures: list[Node] = []
+        # async calls: None while nobody awaited them (a failure then is silent), else
+        # the point in program order where they were awaited (see ``own``)
+        self._deferred: dict[Node, float | None] = {}
+        self._callbacks: dict[Node, list[Callable[[], None]]] = {}  # see ``when_done``
         self._watched: dict[Node, int] = {}  # nodes some thread waits for
         self._waiting_all = 0
         self._failed_since_notify = False
@@ -289,9 +293,13 @@ class Scheduler:
             node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
             if node.owner is None or node.owner.nodes is None:
                 node.inputs = []  # no graph wanted: let finished ancestors be freed
+            if self._callbacks:
+                self._call_back_locked(node)
         else:
-            self.failed_seq = min(self.failed_seq, node.seq)
-            self._fail_locked(node, exc)
+            position = self._deferred.get(node, node.seq) if self._deferred else node.seq
+            if position is not None:  # else: an async call nobody awaited yet
+                self.failed_seq = min(self.failed_seq, position)
+            self._fail_locked(node, exc, owned=position is not None)
 
     def _claim_locked(self) -> Node | None:
         """Pop the most urgent queued node for the calling worker (``None`` if none)."""
@@ -312,8 +320,9 @@ class Scheduler:
             self._failed_since_notify = False
             self.cond.notify_all()
 
-    def _fail_locked(self, node: Node, exc: BaseException) -> None:
-        """Fail ``node`` and, transitively, every node waiting on it."""
+    def _fail_locked(self, node: Node, exc: BaseException, owned: bool = True) -> None:
+        """Fail ``node`` and, transitively, every node waiting on it (``owned``: the
+        failure is the program's, see ``own``)."""
         self._failed_since_notify = True
         stack = [node]
         while stack:
@@ -322,10 +331,44 @@ class Scheduler:
                 continue
             current.state, current.exc = FAILED, exc
             self.unfinished -= 1
-            if current is node and not isinstance(exc, Cancelled):
+            if current is node and owned and not isinstance(exc, Cancelled):
                 self.failures.append(node)
             stack.extend(current.dependents)
             current.dependents, current.args, current.kwargs = [], (), {}
+            if self._callbacks:
+                self._call_back_locked(current)
+
+    # -- async calls: who owns a failure ------------------------------------------
+    def defer(self, node: Node) -> None:
+        """``node`` is an async call: its failure is nobody's until it is awaited."""
+        self._deferred[node] = None
+
+    def own(self, node: Node, position: float) -> None:
+        """``node`` was awaited at ``position`` in program order (between two calls):
+        from there, its failure is the program's, as the exception of an awaited
+        coroutine is."""
+        with self.cond:
+            if self._deferred.get(node, 0) is not None:
+                return  # not an async call, or owned already
+            self._deferred[node] = position
+            if node.state == FAILED and not isinstance(node.exc, Cancelled):
+                self.failed_seq = min(self.failed_seq, position)
+                self.failures.append(node)
+                self._failed_since_notify = True
+                self._notify_locked()
+
+    def when_done(self, node: Node, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once ``node`` has finished (at once if it has); it runs
+        under the scheduler's lock, so it must only hand over (``call_soon_threadsafe``)."""
+        with self.cond:
+            if node.state < DONE:
+                self._callbacks.setdefault(node, []).append(callback)
+                return
+        callback()
+
+    def _call_back_locked(self, node: Node) -> None:
+        for callback in self._callbacks.pop(node, ()):
+            callback()
 
     # -- waiting ----------------------------------------------------------------
     def wait(self, node: Node) -> None:
@@ -397,7 +440,8 @@ class Scheduler:
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
         with self.cond:
-            return min(self.failures, key=lambda n: n.seq, default=None)
+            return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
+                       default=None)
 
     def wait_all(self) -> None:
         """Block until every node added so far has finished (or was cancelled)."""

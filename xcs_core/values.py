@@ -24,7 +24,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Protocol
 
-__all__ = ["Traced", "is_traced"]
+__all__ = ["Pending", "Ready", "Traced", "is_traced"]
 
 
 class Runtime(Protocol):
@@ -36,6 +36,7 @@ class Runtime(Protocol):
     def mutate(self, fn: Any, label: str, args: tuple) -> Any: ...
     def iterate(self, proxy: Traced) -> Any: ...
     def await_value(self, proxy: Traced) -> Any: ...
+    def await_pending(self, proxy: Traced) -> Any: ...
 
 
 _RT: Runtime | None = None
@@ -213,3 +214,28 @@ for _name, (_fn, _label) in _COMPARE_OPS.items():
 for _name, (_fn, _label) in _UNARY_OPS.items():
     setattr(Traced, f"__{_name}__", _forward(_fn, _label))
 del _name, _fn, _label
+
+
+class Ready:
+    """An awaitable that yields a value already computed (a synchronous call's
+    result, when the caller wrote ``await call(...)``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield from ()
+        return self.value
+
+
+class Pending(Ready):
+    """What a dispatched async call gives in a coroutine: its stand-in, whose failure
+    belongs to whoever awaits it (as a coroutine's exception does in plain Python).
+    Awaiting it is ``Runtime.await_pending``."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return (yield from _RT.await_pending(self.value))
