@@ -207,3 +207,41 @@ def test_functions_that_name_themselves_or_their_class_stay_compiled_and_paralle
             assert [r["choices"][0]["message"]["content"] for r in results] == [
                 f"answer from {m}" for m in MODELS]
             assert peak == len(MODELS)
+
+
+async def with_create_task(models):
+    tasks = [asyncio.create_task(agent(m, "q")) for m in models]
+    return [await t for t in tasks]
+
+
+async def with_ensure_future_and_wait_for(models):
+    futures = [asyncio.ensure_future(agent(m, "q")) for m in models]
+    return [await asyncio.wait_for(f, 5) for f in futures]
+
+
+async def with_task_group(models):
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(agent(m, "q")) for m in models]
+    return [t.result() for t in tasks]
+
+
+ASYNCIO_APIS = [with_create_task, with_ensure_future_and_wait_for] + (
+    [with_task_group] if hasattr(asyncio, "TaskGroup") else [])
+
+
+@pytest.mark.parametrize("program", ASYNCIO_APIS, ids=lambda f: f.__name__)
+def test_an_op_call_is_a_coroutine_to_asyncio_and_its_tasks_overlap(program):
+    assert asyncio.run(_an_op_call()) is True  # asyncio.iscoroutine(op(x)), as in plain Python
+    expect(1)
+    plain = asyncio.run(program(MODELS))
+    expect(len(MODELS))
+    assert asyncio.run(xcs.jit(program, executor="asyncio")(MODELS)) == plain
+    assert flight.peak == len(MODELS)
+
+
+@xcs.jit(executor="asyncio")
+async def _an_op_call():
+    call = reply("a")
+    is_coroutine = asyncio.iscoroutine(call)
+    await call
+    return is_coroutine

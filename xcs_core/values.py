@@ -21,6 +21,7 @@ would see without xcs.
 
 from __future__ import annotations
 
+import collections.abc
 import operator
 from typing import Any, Protocol
 
@@ -233,9 +234,30 @@ class Ready:
 class Pending(Ready):
     """What a dispatched async call gives in a coroutine: its stand-in, whose failure
     belongs to whoever awaits it (as a coroutine's exception does in plain Python).
-    Awaiting it is ``Runtime.await_pending``."""
+    Awaiting it is ``Runtime.await_pending``.  It is a coroutine to asyncio
+    (``create_task``, ``TaskGroup``, ``iscoroutine``), as the call's coroutine would be."""
 
-    __slots__ = ()
+    __slots__ = ("_steps",)
+
+    def __init__(self, value: Any) -> None:
+        self.value, self._steps = value, None
 
     def __await__(self) -> Any:
-        return (yield from _RT.await_pending(self.value))
+        return _RT.await_pending(self.value)
+
+    def send(self, value: Any) -> Any:
+        if self._steps is None:
+            self._steps = self.__await__()
+        return self._steps.send(value)
+
+    def throw(self, *exc: Any) -> Any:
+        if self._steps is None:
+            self._steps = self.__await__()
+        return self._steps.throw(*exc)
+
+    def close(self) -> None:
+        if self._steps is not None:
+            self._steps.close()
+
+
+collections.abc.Coroutine.register(Pending)
