@@ -10,6 +10,7 @@ from pytest_xcs.stats import SpeedupStats, speedup_stats
 
 if TYPE_CHECKING:
     from pytest_xcs.advice import Advice
+    from xcs_core.optimize import BatchPlan
 
 __all__ = ["ABTiming", "TestResult"]
 
@@ -20,7 +21,8 @@ class ABTiming:
 
     ``critical`` holds each parallel round's critical-path time (its calls timed
     on their workers); ``overhead`` the predicted serial cost of dispatching the
-    calls (dispatched calls x ``XCS_DISPATCH_COST``).
+    calls (dispatched calls x ``XCS_DISPATCH_COST``, a batched request counting as
+    one); ``batches`` the requests the last parallel round sent per batched op.
     """
 
     sequential: list[float]
@@ -29,6 +31,7 @@ class ABTiming:
     workers: int | None
     critical: list[float] = field(default_factory=list)
     overhead: float = 0.0
+    batches: tuple[BatchPlan, ...] = ()
 
     @property
     def seq_median(self) -> float:

@@ -155,7 +155,9 @@ def _ab(body: Body, settings: RunSettings) -> tuple[ABTiming, list[Any]]:
             analysis = xcs.analyze(build_graph(runs[-1].nodes))
             timing.critical.append(analysis.critical_time)
     if analysis is not None:
-        timing.overhead = analysis.dispatched_calls * DISPATCH_COST
+        timing.batches = runs[-1].sched.batches()
+        merged = sum(b.calls - b.requests for b in timing.batches)  # one dispatch a request
+        timing.overhead = (analysis.dispatched_calls - merged) * DISPATCH_COST
     return timing, (runs[-1].nodes if runs else [])
 
 

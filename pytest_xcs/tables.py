@@ -70,6 +70,8 @@ def _details(r: TestResult, verbosity: int) -> list[str]:
     if r.ab is not None:
         extra.append(f"  A/B rounds: sequential {_span(r.ab.sequential)}, "
                      f"parallel {_span(r.ab.parallel)}")
+        extra += [f"  A/B parallel rounds sent {b.target}: {b.calls} calls in {b.requests} "
+                  f"requests (max_batch {b.max_batch}), measured" for b in r.ab.batches]
         if not r.ab.stats.conclusive:
             extra.append(f"  no {CONFIDENCE:.0%} interval from {len(r.ab.sequential)} round(s): "
                          f"use --xcs-rounds {min_rounds()} or more")

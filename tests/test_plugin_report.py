@@ -101,3 +101,35 @@ def test_installed_package_prefixes_are_removed_from_sites():
     assert tidy_paths("/usr/lib/python3/dist-packages/m.py:3 judge <- "
                       "/x/site-packages/m.py:2 x4") == "m.py:3 judge <- m.py:2 x4"
     assert tidy_paths("tests/test_a.py:4 x2 f") == "tests/test_a.py:4 x2 f"
+
+
+BATCHED = '''
+import time
+import pytest, xcs_core as xcs
+
+def get_many(items):
+    time.sleep(0.01)
+    return [key * 2 for (key,) in items]
+
+@xcs.op(batch=get_many, max_batch=4)
+def get(key):
+    time.sleep(0.01)
+    return key * 2
+
+@pytest.mark.xcs_parallel
+def test_lookups():
+    assert [get(k) for k in range(10)] == [k * 2 for k in range(10)]
+'''
+
+
+def test_the_ab_parallel_side_shows_the_requests_it_measured(pytester):
+    pytester.makepyfile(test_batched=BATCHED)
+    result = pytester.runpytest("--xcs-report", "--xcs-ab", "--xcs-rounds", "2",
+                                "--xcs-json", "out.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "*batched: get: 10 calls in 3 requests (max_batch 4)",  # planned, from the trace
+        "*A/B parallel rounds sent get: 10 calls in 3 requests (max_batch 4), measured"])
+    doc = json.loads(pytester.path.joinpath("out.json").read_text())
+    ab = doc["tests"]["test_batched.py::test_lookups"]["ab"]
+    assert ab["batches"] == [{"target": "get", "calls": 10, "requests": 3, "max_batch": 4}]

@@ -74,11 +74,12 @@ from __future__ import annotations
 import heapq
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xcs_core.ir import OpKind
 from xcs_core.nodes import DONE, QUEUED, Cancelled, Node, begin, ended
+from xcs_core.optimize import BatchPlan
 
 __all__ = ["HOLDS", "Batch", "BatchFailure", "BatchResultError", "Batcher", "Request",
            "batch_of", "run_request"]
@@ -194,6 +195,7 @@ class Batcher:
         self.sched = sched
         self.window: dict[int, list[Node]] = {}  # held calls the jitted code made, per op
         self.step: dict[int, list[Node]] = {}  # held calls a completion step made ready
+        self.sent: dict[str, BatchPlan] = {}  # what was sent, per op (``Scheduler.batches``)
 
     def hold(self, node: Node, batch: Batch, window: bool) -> None:
         """Hold a ready call of a batched op; a full group is cut at once."""
@@ -230,6 +232,9 @@ class Batcher:
             for call in calls:
                 call.request = request
             request.state = QUEUED
+            sent = self.sent.get(batch.op) or BatchPlan(batch.op, 0, 0, batch.max_batch)
+            self.sent[batch.op] = replace(sent, calls=sent.calls + len(calls),
+                                          requests=sent.requests + 1)
             sched.unfinished += 1
             heapq.heappush(sched._heap, (-request.height, request.seq, request))
 

@@ -43,7 +43,8 @@ __all__ = ["BatchPlan", "plan_batches"]
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """Predicted batching of one op in one run: its calls, and the requests they form."""
+    """Batching of one op in one run: its calls, and the requests they form (planned from
+    a graph by ``plan_batches``, or measured: ``Scheduler.batches``)."""
 
     target: str
     calls: int

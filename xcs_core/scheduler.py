@@ -58,6 +58,7 @@ from xcs_core.nodes import (
     execute,
     in_worker,
 )
+from xcs_core.optimize import BatchPlan
 
 _PROPAGATION_LIMIT = 64  # how far a new node raises its ancestors' priorities
 __all__ = ["Scheduler"]
@@ -436,6 +437,11 @@ class Scheduler:
             self._fail_locked(node, Cancelled())
         self._submitted.clear()
         self.cond.notify_all()
+
+    def batches(self) -> tuple[BatchPlan, ...]:
+        """The batched requests this run sent, per op (calls and requests)."""
+        with self.cond:
+            return () if self._batcher is None else tuple(self._batcher.sent.values())
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
