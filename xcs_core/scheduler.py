@@ -183,7 +183,7 @@ class Scheduler:
                 node = to_submit.popleft()
             except IndexError:
                 break
-            self._submit(functools.partial(self._work_submitted, node))
+            self._submit(functools.partial(self._work, id(node)))  # not the node: see _work
         while to_start:
             try:
                 node = to_start.popleft()
@@ -192,19 +192,18 @@ class Scheduler:
             self._start_async(node)
 
     # -- running ----------------------------------------------------------------
-    def _work_submitted(self, node: Node) -> None:
-        """Pool entry for a node the pump submitted: run it, unless a waiting pool
-        worker already ran it itself (``_steal``); then only free the slot."""
-        if self._submitted.pop(id(node), None) is not None:  # atomic: it or _steal wins
-            self._work(node)
+    def _work(self, key: int) -> None:
+        """Pool entry for a node the pump submitted (by its key in ``_submitted``): run
+        it, then keep running what its completion made ready.  If a waiting pool worker
+        already ran it itself (``_steal``), only free the slot.  Nothing here holds a
+        node it has finished (its value is freed at its last use)."""
+        node = self._submitted.pop(key, None)  # atomic: this or _steal wins
+        if node is None:
+            with self.cond:
+                self._running -= 1
+                self._pump_locked()
+            self._start_ready()
             return
-        with self.cond:
-            self._running -= 1
-            self._pump_locked()
-        self._start_ready()
-
-    def _work(self, node: Node | None) -> None:
-        """Worker entry: run ``node``, then keep running what its completion made ready."""
         previous = getattr(_worker, "active", False)
         _worker.active = True
         try:
@@ -218,6 +217,7 @@ class Scheduler:
                     with self._around(node):
                         value, exc = self._execute(node)
                 node = self._finish(node, value, exc, dispatched=True)
+                value = exc = None  # freed at its last use, not kept while the next node runs
         finally:
             _worker.active = previous
 
@@ -242,20 +242,22 @@ class Scheduler:
         """Leaf calls go through the executor's ``call``; glue always runs here."""
         return execute(node, self._call if node.kind is OpKind.CALL else direct_call)
 
-    def _run_inline(self, nodes: list[Node]) -> None:
-        for node in nodes:
-            self._finish(node, *execute(node), step=False)  # part of the caller's step
+    def _run_inline(self, nodes: list[Node], pump: bool = True) -> None:
+        for node in nodes:  # part of the caller's step
+            self._finish(node, *execute(node), step=False, pump=pump)
 
     def _finish(self, node: Node, value: Any, exc: BaseException | None,
                 dispatched: bool = False, more: list[tuple[Node, Any, Any]] = (),
-                step: bool = True) -> Node | None:
+                step: bool = True, pump: bool = True) -> Node | None:
         """Record a result (and ``more`` outcomes: the other calls of a batched request)
         and release dependents.  A completion step is this and the glue it runs inline;
         the batched calls it made ready are sent when it ends (``step``).
 
         On a pool worker (``dispatched``), the most urgent node that became
-        ready is returned for the same thread to run next (work-first: no
-        thread wake-up on the critical path); its worker slot carries over.
+        ready, also through the glue, is returned for the same thread to run next
+        (work-first: no thread wake-up on the critical path, and the value just
+        used is freed before it runs); its worker slot carries over.  Glue run
+        for it hands nothing to other workers meanwhile (``pump``).
         """
         inline: list[Node] = []
         follow: Node | None = None
@@ -263,17 +265,24 @@ class Scheduler:
             self._record_locked(node, value, exc, inline)
             for other in more:
                 self._record_locked(*other, inline)
-            if dispatched:
-                follow = self._claim_locked()
-                if follow is None:
-                    self._running -= 1
-            self._pump_locked()
+            if dispatched and not inline:
+                follow = self._follow_locked()
+            if pump:
+                self._pump_locked()
             if node in self._watched or any(other[0] in self._watched for other in more):
                 self.cond.notify_all()
             else:
                 self._notify_locked()
-        self._start_ready()
-        self._run_inline(inline)
+        del value, more
+        if pump:
+            self._start_ready()
+        if inline:
+            self._run_inline(inline, pump=pump and not dispatched)
+            if dispatched:
+                with self.cond:
+                    follow = self._follow_locked()
+                    self._pump_locked()
+                self._start_ready()
         if step and self._batcher is not None and self._batcher.step:
             with self.cond:
                 self._batcher.cut_step()
@@ -301,6 +310,14 @@ class Scheduler:
             if position is not None:  # else: an async call nobody awaited yet
                 self.failed_seq = min(self.failed_seq, position)
             self._fail_locked(node, exc, owned=position is not None)
+
+    def _follow_locked(self) -> Node | None:
+        """The node a pool worker runs next (its slot carries over), or ``None`` (the
+        slot is freed)."""
+        follow = self._claim_locked()
+        if follow is None:
+            self._running -= 1
+        return follow
 
     def _claim_locked(self) -> Node | None:
         """Pop the most urgent queued node for the calling worker (``None`` if none)."""
