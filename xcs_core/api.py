@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 from xcs_core import cost, intrinsics, runtime, twins
-from xcs_core import leaves as leaves_module
 from xcs_core import values as values_module
 from xcs_core.batching import Batch, make_batch
 from xcs_core.errors import XcsWarning
@@ -436,4 +435,3 @@ def value(obj: Any) -> Any:
 
 
 intrinsics.PASS_THROUGH.add(value)
-leaves_module.install(op)

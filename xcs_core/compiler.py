@@ -46,10 +46,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import linecache
 import os
 import sys
-import sysconfig
 import threading
 import types
 from typing import Any
@@ -66,14 +66,17 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
 
 
+@functools.cache
 def _library_roots() -> tuple[str, ...]:
+    """The folders of the standard library and of installed packages."""
+    import sysconfig  # deferred: only the first check of a file needs it
+
     paths = sysconfig.get_paths()
     roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
     roots.update(p for p in sys.path if p.rstrip(os.sep).endswith("site-packages"))
     return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
 
 
-_LIBRARY = _library_roots()
 _user_files: dict[str, bool] = {}
 
 
@@ -89,7 +92,7 @@ def is_user_code(code: types.CodeType) -> bool:
         result = False
     else:
         real = os.path.realpath(filename)
-        result = not (real.startswith(_LIBRARY) or
+        result = not (real.startswith(_library_roots()) or
                       (real.startswith(_PACKAGE) and not real.startswith(_EXAMPLES)))
     _user_files[filename] = result
     return result

@@ -29,7 +29,6 @@ renders to Graphviz DOT, and round-trips through JSON.  Analyses live in
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,6 +238,8 @@ class ComputationGraph:
 
     def to_dot(self) -> str:
         """Graphviz DOT source: calls as boxes, effects red, sync points as diamonds."""
+        import json  # deferred (here and below): only DOT and JSON text need it
+
         shape = {OpKind.CALL: "box", OpKind.GLUE: "ellipse", OpKind.SYNC: "diamond",
                  OpKind.INPUT: "invhouse"}
         out = ["digraph xcs {", "  rankdir=TB;"]
@@ -262,6 +263,8 @@ class ComputationGraph:
         }
 
     def to_json(self, **kwargs: Any) -> str:
+        import json
+
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
@@ -275,6 +278,8 @@ class ComputationGraph:
 
     @classmethod
     def from_json(cls, text: str) -> ComputationGraph:
+        import json
+
         return cls.from_dict(json.loads(text))
 
     def __eq__(self, other: object) -> bool:

@@ -31,15 +31,7 @@ from xcs_core.ir import OpKind
 from xcs_core.sites import format_site
 from xcs_core.values import Traced
 
-__all__ = ["Leaves", "SlowCall", "Watch", "install", "leaf_clock", "watch_trace"]
-
-_make_op: Callable[[Callable[..., Any]], Any] | None = None  # xcs.op, bound by api
-
-
-def install(make_op: Callable[[Callable[..., Any]], Any]) -> None:
-    """Bind the function that turns a callable into a leaf op (``xcs.op``)."""
-    global _make_op
-    _make_op = make_op
+__all__ = ["Leaves", "SlowCall", "Watch", "leaf_clock", "watch_trace"]
 
 
 class Leaves:
@@ -91,7 +83,9 @@ class Leaves:
             return None
         op = self._ops.get(id(func))
         if op is None:
-            op = self._ops[id(func)] = _make_op(func)
+            from xcs_core.api import op as make_op  # deferred: api imports this module
+
+            op = self._ops[id(func)] = make_op(func)
             self.keep.append(func)
         return op, owner
 

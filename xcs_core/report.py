@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xcs_core.analysis import Analysis
+if TYPE_CHECKING:  # formatting needs no analysis code: the plugin formats without the engine
+    from xcs_core.analysis import Analysis
 
 __all__ = ["WIDTH", "batch_lines", "display_path", "fit_table", "format_seconds", "pattern_lines",
            "render_table", "summary_row", "summary_table", "sync_table", "tidy_paths"]
