@@ -23,14 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_xcs.options import Threshold
-from pytest_xcs.stats import NOISE_FLOOR, min_rounds
+from pytest_xcs.options import DEFAULT_GATE, NOISE_FLOOR, Threshold
+from pytest_xcs.stats import min_rounds
 
 __all__ = ["DEFAULT_GATE", "MEASURED", "Comparison", "GateError", "Regression", "baseline_fix",
            "compare", "require_metrics", "run_fix"]
-
-#: The default gate: structural, deterministic, needs no timing.
-DEFAULT_GATE = Threshold("parallelism", 10.0)
 
 #: Metrics that exist only when the run measured them, and the option that does.
 MEASURED = {"speedup": "--xcs-ab", "efficiency": "--xcs-ab"}

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pytest_xcs.gate import Comparison
-from pytest_xcs.results import TestResult
-from pytest_xcs.stats import CONFIDENCE
+if TYPE_CHECKING:  # the plugin imports this module in every run: results need not load
+    from pytest_xcs.gate import Comparison
+    from pytest_xcs.results import TestResult
 
 __all__ = ["STEP_SUMMARY", "render", "write"]
 
@@ -44,6 +45,8 @@ def _structure(results: Sequence[TestResult]) -> list[str]:
 
 
 def _ab(results: Sequence[TestResult]) -> list[str]:
+    from pytest_xcs.stats import CONFIDENCE  # deferred: see the imports above
+
     rows = []
     for r in results:
         if r.ab is None:

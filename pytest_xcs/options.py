@@ -1,4 +1,5 @@
-"""Option and marker validation, done when values are parsed (argparse ``type=``).
+"""Options and marker arguments: their defaults, and their validation, done when values
+are parsed (argparse ``type=``).
 
 Every function here raises ``argparse.ArgumentTypeError`` (or ``ValueError``
 for marker arguments) with a message that names the bad value and says what
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from xcs_core.leaves import Leaves
 
-__all__ = ["METRICS", "MarkerArgs", "RunSettings", "Threshold", "duration", "executor_name",
-           "marker_args", "positive_int", "threshold"]
+__all__ = ["DEFAULT_GATE", "METRICS", "NOISE_FLOOR", "MarkerArgs", "RunSettings", "Threshold",
+           "duration", "executor_name", "marker_args", "positive_int", "threshold"]
 
 #: Metrics a regression threshold can name: (higher is better, needs A/B timing).
 METRICS = {
@@ -31,6 +32,8 @@ METRICS = {
     "parallelism": "calls / calls on the critical path (structural, noise-free)",
     "max_width": "most calls that can run at once",
 }
+#: Default absolute noise floor in seconds (``--xcs-noise-floor``).
+NOISE_FLOOR = 0.001
 
 
 def positive_int(text: str) -> int:
@@ -77,6 +80,9 @@ class Threshold:
     def __str__(self) -> str:
         return f"{self.metric}:{self.percent:g}%"
 
+
+#: The default gate (``--xcs-compare-fail``): structural, deterministic, needs no timing.
+DEFAULT_GATE = Threshold("parallelism", 10.0)
 
 _THRESHOLD = re.compile(r"^(?P<metric>[a-z_]+):(?P<pct>\d+(\.\d+)?)%?$")
 

@@ -5,8 +5,10 @@ have their own module.
 
 Every pytest run of a project that installs the package loads this module, so
 it imports neither ``xcs_core`` nor the modules that need it (``runner``,
-``tables``): they are imported when a marked test runs, an xcs option is used or
-a result is reported (``tests/test_plugin_lazy.py``).
+``tables``), nor those that only marked tests, comparisons or output files need
+(``asyncs``, ``gate``, ``stats``, ``results``, ``baseline``): they are imported when
+a marked test runs, an xcs option is used or a result is reported
+(``tests/test_plugin_lazy.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 
 import pytest
 
-from pytest_xcs import asyncs, gate, startup
+from pytest_xcs import startup
 from pytest_xcs import state as state_module
 from pytest_xcs.options import (
     duration,
@@ -127,6 +129,8 @@ def pytest_runtest_call(item: pytest.Item):
     """An anyio test marked ``xcs_parallel`` is run by ``pytest_pyfunc_call`` below."""
     if item.get_closest_marker(MARKER) is None:
         return (yield)
+    from pytest_xcs import asyncs
+
     with asyncs.hold_anyio(item):
         return (yield)
 
@@ -136,6 +140,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     marker = pyfuncitem.get_closest_marker(MARKER)
     if marker is None:
         return None
+    from pytest_xcs import asyncs
+
     aio = asyncs.async_test(pyfuncitem)
     fn = pyfuncitem.obj if aio is None else aio.fn
     if aio is None and inspect.iscoroutinefunction(fn):
@@ -163,16 +169,14 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
 
     pytest's own explanation passes the operands to C code (``unicodedata``)
     that rejects stand-ins, so with stand-in operands the explanation is
-    asked for again with the concrete values.  Without ``xcs_core`` loaded nothing is
-    pending.
+    asked for again with the concrete values.  Without ``xcs_core.values`` loaded
+    nothing is pending.
     """
-    if "xcs_core" not in sys.modules:
+    values = sys.modules.get("xcs_core.values")
+    if values is None or not (values.is_traced(left) or values.is_traced(right)):
         return (yield)
     from xcs_core.api import value as xcs_value
-    from xcs_core.values import is_traced
 
-    if not (is_traced(left) or is_traced(right)):
-        return (yield)
     try:
         yield
     except Exception:  # noqa: BLE001 - replaced by the explanation below
@@ -197,6 +201,8 @@ def pytest_runtestloop(session: pytest.Session):
 
 def _finish(session: pytest.Session, state: state_module.XcsState) -> None:
     """Compare and write files; a failed comparison counts as a failure of the run."""
+    from pytest_xcs import gate
+
     try:
         state.finish()
     except gate.GateError as exc:

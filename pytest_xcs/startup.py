@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_xcs import baseline, gate, stats
-from pytest_xcs.state import XcsState
+if TYPE_CHECKING:
+    from pytest_xcs.state import XcsState
 
 __all__ = ["check"]
 
@@ -55,6 +56,8 @@ def _writable(folder: Path, option: str) -> None:
 
 
 def _load_baseline(state: XcsState) -> None:
+    from pytest_xcs import baseline, gate, stats  # deferred: only --xcs-compare needs them
+
     path = state.baseline_path(state.compare_name)
     try:
         state.baseline_doc = baseline.load(path)

@@ -5,7 +5,9 @@ Settings come from the command line first, then ``[tool.pytest.ini_options]``
 collected here (from this process, or sent by xdist workers), checked against
 marker thresholds, compared with a baseline and written as JSON.
 
-Importing this module does not import ``xcs_core`` (see ``pytest_xcs.plugin``).
+Importing this module does not import ``xcs_core`` (see ``pytest_xcs.plugin``), nor the
+modules that only checks, comparisons and output files need (``stats``, ``gate``,
+``baseline``, ``results``): every pytest run imports it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import argparse
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xcs import baseline, gate, markdown, stats
+from pytest_xcs import markdown
 from pytest_xcs.options import (
+    DEFAULT_GATE,
+    NOISE_FLOOR,
     MarkerArgs,
     RunSettings,
     Threshold,
@@ -28,7 +32,10 @@ from pytest_xcs.options import (
     positive_int,
     threshold,
 )
-from pytest_xcs.results import ABTiming, TestResult
+
+if TYPE_CHECKING:
+    from pytest_xcs.gate import Comparison
+    from pytest_xcs.results import TestResult
 
 __all__ = ["XcsState", "from_config"]
 
@@ -51,10 +58,10 @@ class XcsState:
     xdist: bool = False
     results: dict[str, TestResult] = field(default_factory=dict)
     baseline_doc: dict[str, Any] | None = None
-    comparison: gate.Comparison | None = None
+    comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
     ab_skipped: bool = False
-    noise_floor: float = stats.NOISE_FLOOR
+    noise_floor: float = NOISE_FLOOR
     markdown_path: Path | None = None
 
     @property
@@ -92,6 +99,7 @@ class XcsState:
     def _check_speedup(self, result: TestResult, target: float) -> str:
         """``min_speedup``: fails only when the interval lies below ``target`` and the
         parallel side misses the target time by more than the noise floor."""
+        from pytest_xcs import stats
         from xcs_core.report import format_seconds
 
         ab = result.ab
@@ -120,6 +128,8 @@ class XcsState:
         return ""
 
     def document(self) -> dict[str, Any]:
+        from pytest_xcs import baseline
+
         return baseline.document({k: r.to_dict() for k, r in sorted(self.results.items())})
 
     @property
@@ -137,6 +147,7 @@ class XcsState:
         Raises ``gate.GateError`` for a comparison that cannot be made and
         ``OSError`` for a file that cannot be written.
         """
+        from pytest_xcs import baseline, gate
         from xcs_core.report import display_path
 
         doc = self.document()
@@ -209,7 +220,7 @@ def from_config(config: pytest.Config) -> XcsState:
         baseline_dir=Path(_value(config, "xcs_baseline_dir", "xcs_baseline_dir") or ".xcs"),
         save_name=config.getoption("xcs_save_baseline"),
         compare_name=config.getoption("xcs_compare"),
-        thresholds=list(thresholds) or [gate.DEFAULT_GATE],
+        thresholds=list(thresholds) or [DEFAULT_GATE],
         rootdir=config.rootpath,
         xdist=xdist,
         noise_floor=_noise_floor(config),
@@ -219,12 +230,13 @@ def from_config(config: pytest.Config) -> XcsState:
 
 def _noise_floor(config: pytest.Config) -> float:
     found = _value(config, "xcs_noise_floor", "xcs_noise_floor", duration)
-    return stats.NOISE_FLOOR if found is None else found
+    return NOISE_FLOOR if found is None else found
 
 
 def result_from_dict(data: dict[str, Any]) -> TestResult:
     """Rebuild a result sent by an xdist worker."""
     from pytest_xcs.advice import Advice
+    from pytest_xcs.results import ABTiming, TestResult
 
     ab = data.get("ab")
     timing = ABTiming(ab["sequential"], ab["parallel"], ab["executor"], ab["workers"],

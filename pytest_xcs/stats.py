@@ -29,13 +29,13 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pytest_xcs.options import NOISE_FLOOR  # the default of --xcs-noise-floor
+
 __all__ = ["CONFIDENCE", "NOISE_FLOOR", "SpeedupStats", "falls_short", "min_rounds",
            "speedup_stats"]
 
 #: Two-sided confidence of the reported interval (one-sided false alarms <= 0.5%).
 CONFIDENCE = 0.99
-#: Default absolute noise floor in seconds (``--xcs-noise-floor``).
-NOISE_FLOOR = 0.001
 _EXACT_UP_TO = 50
 
 

@@ -1,5 +1,6 @@
 """The plugin is loaded by every pytest run of a project that installs the package:
-without a marked test or an xcs option it must not import the engine (``xcs_core``)."""
+without a marked test or an xcs option it must not import the engine (``xcs_core``), nor
+its own modules that only marked tests, comparisons or output files need."""
 
 import subprocess
 import sys
@@ -12,6 +13,10 @@ def pytest_terminal_summary(terminalreporter):
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("xcs_core", "pytest_xcs"))
     terminalreporter.write_line(f"xcs modules: {' '.join(loaded)}")
 '''
+
+#: Modules of the plugin imported only when a marked test runs or a result is handled.
+DEFERRED = {"pytest_xcs.advice", "pytest_xcs.asyncs", "pytest_xcs.baseline", "pytest_xcs.gate",
+            "pytest_xcs.results", "pytest_xcs.runner", "pytest_xcs.stats", "pytest_xcs.tables"}
 
 
 def _loaded(result) -> set[str]:
@@ -27,6 +32,7 @@ def test_a_run_without_marked_tests_or_options_does_not_import_the_engine(pytest
     loaded = _loaded(result)
     assert "pytest_xcs.plugin" in loaded  # the plugin was active
     assert not {m for m in loaded if m.startswith("xcs_core")}, loaded
+    assert not loaded & DEFERRED, loaded
 
 
 def test_a_failing_comparison_in_an_unmarked_test_does_not_import_the_engine(pytester):
@@ -35,7 +41,9 @@ def test_a_failing_comparison_in_an_unmarked_test_does_not_import_the_engine(pyt
     result = pytester.runpytest_subprocess("--xcs-report")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*At index 1 diff: 2 != 3*"])
-    assert not {m for m in _loaded(result) if m.startswith("xcs_core")}
+    loaded = _loaded(result)
+    assert not {m for m in loaded if m.startswith("xcs_core")}
+    assert not loaded & DEFERRED, loaded
 
 
 def test_a_marked_test_imports_the_engine_when_it_runs(pytester):
@@ -56,7 +64,9 @@ def test_one():
 
 def test_importing_the_entry_point_does_not_import_the_engine():
     code = ("import sys, pytest_xcs.plugin; "
-            "print(sorted(m for m in sys.modules if m.startswith('xcs_core')))")
+            "print(' '.join(m for m in sys.modules if m.startswith(('xcs_core', 'pytest_xcs'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "[]"
+    loaded = set(out.split())
+    assert not {m for m in loaded if m.startswith("xcs_core")}, loaded
+    assert not loaded & DEFERRED, loaded
