@@ -387,6 +387,8 @@ def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:
     """At the boundary: ``out``, every container a pending value was stored into, and
     what the caller can reach (``reached``: the call's arguments), with concrete
     values only: nothing pending escapes a jitted or traced call."""
+    if not ctx.made_pending:  # no stand-in was ever handed out: none can be anywhere
+        return out
     _put_in_place(ctx, reached, resolve)
     return resolve(out)
 

@@ -462,6 +462,8 @@ class Scheduler:
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
+        if not self.failures:
+            return None
         with self.cond:
             return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
                        default=None)
