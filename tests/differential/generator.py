@@ -10,10 +10,17 @@ Variables have kinds, so templates compose: ``text`` (a str), ``texts`` (a list 
 ``opts`` (a list of str or None), ``doc`` (a dict from ``fetch``), ``record`` (a ``Record``),
 ``any`` (anything worth returning).  The program's parameters seed the pool:
 ``q`` (text), ``n`` (num), ``models`` (texts), ``history`` (chat messages), ``cfg`` (a dict).
+
+Helpers are module-level functions and classes (``HELPERS``), compiled by xcs when the program
+calls them: some call themselves or each other by name, or name their own class, so that a
+helper the engine cannot compile (and runs as plain Python) is seen by the harness.
+``PENDING_TEMPLATES`` expose a known engine difference and join the rotation only with
+``XCS_DIFF_PENDING=1``.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field, replace
 from string import Template
@@ -169,6 +176,272 @@ async def first_present(items):
 async def debate_round(model, transcript):
     said = await allm(transcript[-1]["content"], model=model)
     return {"role": model, "content": said}
+''',
+    # -- recursion, classes naming themselves, user protocols -------------------------
+    "split_fanout": '''
+def split_fanout(items):
+    if len(items) <= 1:
+        return [llm("part: " + x) for x in items]
+    mid = len(items) // 2
+    return split_fanout(items[:mid]) + split_fanout(items[mid:])
+''',
+    "best_of": '''
+def best_of(items):
+    if len(items) == 1:
+        return items[0]
+    rest = best_of(items[1:])
+    return items[0] if score(items[0]) >= score(rest) else rest
+''',
+    "refine": '''
+def refine(text, depth):
+    if depth <= 0:
+        return text
+    return refine(llm("refine: " + text), depth - 1)
+''',
+    "tally_tree": '''
+def tally_tree(items):
+    if len(items) <= 1:
+        return {classify(x): 1 for x in items}
+    mid = len(items) // 2
+    left, right = tally_tree(items[:mid]), tally_tree(items[mid:])
+    for mood, count in right.items():
+        left[mood] = left.get(mood, 0) + count
+    return left
+''',
+    "walk_ab": '''
+def walk_a(texts, acc):
+    if not texts:
+        return acc
+    return walk_b(texts[1:], acc + [classify(texts[0])])
+
+
+def walk_b(texts, acc):
+    if not texts:
+        return acc
+    return walk_a(texts[1:], acc + [llm(texts[0])])
+''',
+    "expand_contract": '''
+def expand(text, depth):
+    if depth <= 0:
+        return [text]
+    reply = llm(text)
+    return [reply] + contract(reply, depth - 1)
+
+
+def contract(text, depth):
+    if depth <= 0 or score(text) < 3:
+        return []
+    return expand(text.upper(), depth - 1)
+''',
+    "deep_count": '''
+def deep_count(items):
+    if not items:
+        return 0
+    return 1 + deep_count(items[1:])
+''',
+    "walk_emit": '''
+def walk_emit(items, depth):
+    if not items:
+        return []
+    head = llm(items[0])
+    emit("level", depth)
+    rest = walk_emit(items[1:], depth + 1)
+    emit("back", head)
+    return [head] + rest
+''',
+    "Panel": '''
+class Panel:
+    def __init__(self, models):
+        self.models = list(models)
+        self.asked = 0
+
+    def ask(self, model, prompt):
+        self.asked += 1
+        return llm(prompt, model=model)
+
+    def ask_all(self, prompt):
+        return [Panel.ask(self, m, prompt) for m in self.models]
+
+    def merged(self, other):
+        if isinstance(other, Panel):
+            return Panel(self.models + other.models)
+        return Panel(self.models + [str(other)])
+
+    @classmethod
+    def of(cls, models):
+        return cls(m + "-p" for m in models)
+
+    @classmethod
+    def poll(cls, prompt, models):
+        return [cls.rate(llm(prompt, model=m)) for m in models]
+
+    @staticmethod
+    def rate(text):
+        return score(text)
+
+
+class Jury(Panel):
+    def ask(self, model, prompt):
+        verdict = Panel.ask(self, model, "judge: " + prompt)
+        return verdict.upper() if isinstance(self, Jury) else verdict
+''',
+    "make_agent_class": '''
+def make_agent_class(prefix):
+    class Local:
+        def __init__(self, name):
+            self.name = name
+
+        def ask(self, x):
+            return llm(prefix + x, model=self.name)
+
+        def clone(self):
+            return Local(self.name + "'")
+
+        @classmethod
+        def make(cls, name):
+            return cls(name)
+
+    return Local
+
+
+AgentP = make_agent_class("p: ")
+''',
+    "Outer": '''
+class Outer:
+    class Inner:
+        def ask(self, x):
+            return Outer.Inner.rate(llm(x))
+
+        @staticmethod
+        def rate(x):
+            return score(x)
+''',
+    "_Hidden": '''
+class _Hidden:
+    def __init__(self):
+        self.__secret = 1
+
+    def ask(self, x):
+        return llm(x + str(self.__secret)) + _Hidden.__tag()
+
+    @staticmethod
+    def __tag():
+        return "!"
+''',
+    "count_words": '''
+def count_words(text):
+    global COUNT
+    reply = llm(text)
+    COUNT += len(reply.split())
+    return reply
+''',
+    "bump_score": '''
+def bump_score(text):
+    global COUNT
+    COUNT += score(text)
+    return COUNT
+''',
+    "checked": '''
+def checked(text):
+    out = risky(text)
+    LOG.append(("checked", text))
+    return out.upper()
+''',
+    "relabel": '''
+def relabel(text):
+    try:
+        return risky(text)
+    except KeyError as exc:
+        raise LookupError("relabel: " + text) from exc
+''',
+    "settle": '''
+def settle(text):
+    try:
+        return risky(text)
+    finally:
+        LOG.append(("settle", text))
+        if len(text) % 2:
+            return "settled " + text
+''',
+    "Doc": '''
+class Doc:
+    def __init__(self, text):
+        self.text = text
+
+    @property
+    def summary(self):
+        return llm("summary: " + self.text)
+
+    def __call__(self, prompt):
+        return llm(prompt + " about " + self.text)
+''',
+    "Money": '''
+class Money:
+    def __init__(self, text):
+        self.text = text
+
+    def __add__(self, other):
+        return Money(llm(self.text + other.text))
+
+    def __lt__(self, other):
+        return score(self.text) < score(other.text)
+''',
+    "cached_reply": '''
+@functools.lru_cache(maxsize=None)
+def cached_reply(text):
+    return llm("cached: " + text)
+''',
+    "replies": '''
+def replies(texts):
+    for t in texts:
+        yield llm(t)
+''',
+    "graded": '''
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        LOG.append(("call", fn.__name__))
+        return fn(*args)
+    return wrapper
+
+
+@logged
+def graded(text):
+    return score(text)
+''',
+    "stage": '''
+@contextlib.contextmanager
+def stage(name):
+    LOG.append(("enter", name))
+    try:
+        yield llm(name)
+    finally:
+        LOG.append(("exit", name))
+''',
+    "Rejected": '''
+class Rejected(Exception):
+    pass
+''',
+    "tree_llm": '''
+async def tree_llm(items, depth):
+    if len(items) <= 1 or depth <= 0:
+        return [await allm(x) for x in items]
+    mid = len(items) // 2
+    left, right = await asyncio.gather(tree_llm(items[:mid], depth - 1),
+                                       tree_llm(items[mid:], depth - 1))
+    return left + right
+''',
+    "ping_pong": '''
+async def ping(k, text):
+    if k <= 0:
+        return await allm(text)
+    return await pong(k - 1, text + "!")
+
+
+async def pong(k, text):
+    if k <= 0:
+        return await amaybe(text)
+    return await ping(k - 1, text + "?")
 ''',
 }
 
@@ -685,6 +958,583 @@ def t_user_raise(g: Gen) -> bool:
     return True
 
 
+# -- recursion, own-class references, functools, match, ... ------------------------------
+def t_recursive_helper(g: Gen) -> bool:
+    t, ts = g.pick("text"), g.pick("texts")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("self-recursive helper: divide-and-conquer fan-out", "$v = split_fanout($ts)",
+              [(v, "texts")], ["split_fanout"], v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("self-recursive helper comparing scores", '$v = best_of($ts) if $ts else ""',
+              [(v, "text")], ["best_of"], v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("self-recursive helper chaining dependent calls",
+              '$v = refine($t, min(cfg["k"], 3))', [(v, "text")], ["refine"], v=v, t=t)
+    elif choice == 3:
+        v = g.new("tally")
+        g.add("self-recursive helper merging dicts keyed by results", "$v = tally_tree($ts)",
+              [(v, "any")], ["tally_tree"], v=v, ts=ts)
+    else:
+        v = g.new("texts")
+        g.add("self-recursive helper with effects on the way down and up",
+              "$v = walk_emit($ts, 0)", [(v, "texts")], ["walk_emit"], v=v, ts=ts)
+    return True
+
+
+def t_mutual_recursion(g: Gen) -> bool:
+    v = g.new("texts")
+    if g.rng.random() < 0.5:
+        g.add("mutually recursive helpers over a list", "$v = walk_a($ts, [])",
+              [(v, "texts")], ["walk_ab"], v=v, ts=g.pick("texts"))
+    else:
+        g.add("mutually recursive helpers on results", "$v = expand($t, 3)",
+              [(v, "texts")], ["expand_contract"], v=v, t=g.pick("text"))
+    return True
+
+
+def t_own_class(g: Gen) -> bool:
+    p, v, t = g.new("panel"), g.new("texts"), g.pick("text")
+    choice = g.rng.randrange(6)
+    if choice == 0:
+        g.add("method calls its own class by name (Panel.ask(self, ...))",
+              "$p = Panel(models)\n$v = $p.ask_all($t)", [(v, "texts")], ["Panel"],
+              p=p, v=v, t=t)
+    elif choice == 1:
+        f = g.new("flag")
+        g.add("subclass method names its base class, isinstance(self, OwnClass)",
+              "$p = Jury(models)\n$v = $p.ask_all($t)\n$f = isinstance($p, Panel)",
+              [(v, "texts"), (f, "flag")], ["Panel"], p=p, v=v, f=f, t=t)
+    elif choice == 2:
+        k = g.new("num")
+        g.add("method tests isinstance(other, OwnClass) and builds its class",
+              '$p = Panel.of(models).merged(Jury(["m7"]))\n$v = $p.ask_all($t)\n$k = $p.asked',
+              [(v, "texts"), (k, "num")], ["Panel"], p=p, v=v, k=k, t=t)
+    elif choice == 3:
+        w = g.new("text")
+        g.add("class made by a factory function names itself (closure)",
+              '$w = AgentP.make("m1").clone().ask($t)', [(w, "text")], ["make_agent_class"],
+              w=w, t=t)
+    elif choice == 4:
+        k = g.new("num")
+        g.add("nested class method names Outer.Inner", "$k = Outer.Inner().ask($t)",
+              [(k, "num")], ["Outer"], k=k, t=t)
+    else:
+        w = g.new("text")
+        g.add("private class names its mangled static method", "$w = _Hidden().ask($t)",
+              [(w, "text")], ["_Hidden"], w=w, t=t)
+    return True
+
+
+def t_class_static(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("nums")
+        g.add("classmethod making leaf calls (cls.rate)", "$v = Panel.poll($t, models)",
+              [(v, "nums")], ["Panel"], v=v, t=t)
+    elif choice == 1:
+        k = g.new("num")
+        g.add("staticmethod making a leaf call", "$k = Panel.rate($t)", [(k, "num")],
+              ["Panel"], k=k, t=t)
+    elif choice == 2:
+        k = g.new("num")
+        g.add("staticmethod through a subclass on a result", "$k = Jury.rate(llm($t))",
+              [(k, "num")], ["Panel"], k=k, t=t)
+    else:
+        v = g.new("texts")
+        g.add("classmethod constructor on a subclass (cls(...))",
+              "$v = Jury.of(models).ask_all($t)", [(v, "texts")], ["Panel"], v=v, t=t)
+    return True
+
+
+def t_recursive_closure(g: Gen) -> bool:
+    fn = g.new("walk")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("nested function calls itself (recursive closure)",
+              "def $fn(items, depth):\n    if not items:\n        return []\n"
+              "    head = llm(items[0]) if depth % 2 == 0 else classify(items[0])\n"
+              "    return [head] + $fn(items[1:], depth + 1)\n\n$v = $fn($ts, 0)",
+              [(v, "texts")], fn=fn, v=v, ts=g.pick("texts"))
+    elif choice == 1:
+        c, v = g.new("num"), g.new("text")
+        g.add("recursive closure with nonlocal counter",
+              "$c = 0\n\ndef $fn(text, k):\n    nonlocal $c\n    $c += 1\n"
+              "    if k <= 0 or score(text) < 2:\n        return text\n"
+              "    return $fn(llm(text), k - 1)\n\n$v = $fn($t, 3)",
+              [(c, "num"), (v, "text")], c=c, fn=fn, v=v, t=g.pick("text"))
+    else:
+        v = g.new("nums")
+        g.add("recursive lambda",
+              '$fn = lambda k: [] if k <= 0 else [score(f"{$t}{k}")] + $fn(k - 1)\n'
+              "$v = $fn(3)", [(v, "nums")], fn=fn, v=v, t=g.pick("text"))
+    return True
+
+
+def t_functools(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v = g.new("num")
+        g.add("functools.reduce with leaf calls in the lambda",
+              "$v = functools.reduce(lambda acc, x: acc + score(x), $ts, 0)", [(v, "num")],
+              v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("functools.reduce over results",
+              '$v = functools.reduce(lambda a, b: a + " | " + b, [llm(x) for x in $ts], "")',
+              [(v, "text")], v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("num")
+        g.add("functools.reduce(max) over scores",
+              "$v = functools.reduce(max, [score(x) for x in $ts], 0)", [(v, "num")],
+              v=v, ts=ts)
+    elif choice == 3:
+        fn, v = g.new("ask"), g.new("texts")
+        g.add("functools.partial of a leaf op",
+              '$fn = functools.partial(llm, model="m2")\n$v = [$fn(x) for x in $ts]',
+              [(v, "texts")], fn=fn, v=v, ts=ts)
+    else:
+        fn, v = g.new("ask"), g.new("texts")
+        g.add("functools.partial of a helper",
+              '$fn = functools.partial(lookup_or, default="dflt")\n$v = [$fn(x) for x in $ts]',
+              [(v, "texts")], ["lookup_or"], fn=fn, v=v, ts=ts)
+    return True
+
+
+def t_gen_dict_set(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v = g.new("bytext")
+        g.add("dict(generator) with results as values",
+              "$v = dict((x, classify(x)) for x in $ts)", [(v, "any")], v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("bymood")
+        g.add("dict(generator) with results as keys",
+              "$v = dict((classify(x), x) for x in $ts)", [(v, "any")], v=v, ts=ts)
+    elif choice == 2:
+        s, v = g.new("moods"), g.new("texts")
+        g.add("set(generator) of results", "$s = set(classify(x) for x in $ts)\n$v = sorted($s)",
+              [(s, "any"), (v, "texts")], s=s, v=v, ts=ts)
+    elif choice == 3:
+        v = g.new("scoreset")
+        g.add("frozenset(generator) of results", "$v = frozenset(score(x) for x in $ts)",
+              [(v, "any")], v=v, ts=ts)
+    else:
+        s, f = g.new("found"), g.new("flag")
+        g.add("set(generator) with None among results",
+              "$s = set(maybe(x) for x in $ts)\n$f = None in $s", [(s, "any"), (f, "flag")],
+              s=s, f=f, ts=ts)
+    return True
+
+
+def t_sorted_results(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(5 if g.has("nums") else 4)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("sorted(results, key=lambda)",
+              "$v = sorted([llm(x) for x in $ts], key=lambda r: (len(r), r))", [(v, "texts")],
+              v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("sorted(key=lambda with a leaf call, reverse=True)",
+              "$v = sorted($ts, key=lambda x: (score(x), x), reverse=True)", [(v, "texts")],
+              v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("texts")
+        g.add("sorted(generator of pairs, key=lambda) (stable)",
+              "$v = [x for _, x in sorted(((score(x), x) for x in $ts), key=lambda p: -p[0])]",
+              [(v, "texts")], v=v, ts=ts)
+    elif choice == 3:
+        v = g.new("text")
+        g.add("min(results, key=lambda, default=)",
+              '$v = min([llm(x) for x in $ts], key=lambda r: r[-1], default="")',
+              [(v, "text")], v=v, ts=ts)
+    else:
+        v = g.new("nums")
+        g.add("sorted(scores, key=lambda)", "$v = sorted($ns, key=lambda s: (s % 3, s))",
+              [(v, "nums")], v=v, ns=g.pick("nums"))
+    return True
+
+
+def t_walrus_comp(g: Gen) -> bool:
+    ts, w = g.pick("texts"), g.new("w")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("walrus in comprehension condition (is not None)",
+              "$v = [$w for x in $ts if ($w := maybe(x)) is not None]", [(v, "texts")],
+              v=v, w=w, ts=ts)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("walrus in comprehension condition (truthiness)",
+              "$v = [$w.lower() for x in $ts if ($w := maybe(x))]", [(v, "texts")],
+              v=v, w=w, ts=ts)
+    elif choice == 2:
+        v = g.new("nums")
+        g.add("walrus in comprehension condition (comparison)",
+              "$v = [$w for x in $ts if ($w := score(x)) > 4]", [(v, "nums")], v=v, w=w, ts=ts)
+    else:
+        v = g.new("bytext")
+        g.add("walrus in dict comprehension condition",
+              '$v = {x: $w for x in $ts if ($w := classify(x)) != "sad"}', [(v, "any")],
+              v=v, w=w, ts=ts)
+    return True
+
+
+def t_match(g: Gen) -> bool:
+    t, v = g.pick("text"), g.new("text")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        m = g.new("mood")
+        g.add("match on a result (literal, or-pattern)",
+              'match classify($t):\n    case "happy":\n        $v = "yay"\n'
+              '    case "sad" | "neutral" as $m:\n        $v = $m * 2\n    case _:\n'
+              '        $v = "?"', [(v, "text")], v=v, m=m, t=t)
+    elif choice == 1:
+        m = g.new("note")
+        g.add("match on a result (mapping pattern)",
+              'match fetch($t):\n    case {"note": str() as $m}:\n        $v = $m\n'
+              '    case {"title": title}:\n        $v = "t:" + title\n    case _:\n'
+              '        $v = "?"', [(v, "text")], v=v, m=m, t=t)
+    elif choice == 2:
+        g.add("match on a result (class pattern, guard)",
+              'match extract($t):\n    case Record(score=s) if s > 5:\n        $v = f"high {s}"\n'
+              "    case Record(name=nm, tags=[tag]):\n        $v = nm + tag\n    case _:\n"
+              '        $v = "other"', [(v, "text")], v=v, t=t)
+    elif choice == 3:
+        m = g.new("found")
+        g.add("match on a result (None, capture with guard)",
+              'match maybe($t):\n    case None:\n        $v = "none"\n'
+              "    case str() as $m if len($m) > 12:\n        $v = $m[:12]\n    case $m:\n"
+              "        $v = $m", [(v, "text")], v=v, m=m, t=t)
+    else:
+        k = g.new("num")
+        g.add("match on a list of results (sequence patterns)",
+              "match [score(x) for x in $ts]:\n    case []:\n        $k = -1\n"
+              "    case [only]:\n        $k = only\n    case [first, *rest]:\n"
+              "        $k = first + len(rest)", [(k, "num")], k=k, ts=g.pick("texts"))
+    return True
+
+
+def t_str_chain(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("string methods chained on a result (strip().split())",
+              '$v = llm($t).strip().split(" ")', [(v, "texts")], v=v, t=t)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("comprehension over split result",
+              '$v = [p.strip() for p in llm($t).split("says")]', [(v, "texts")], v=v, t=t)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("replace().title().split()[0] on a result",
+              '$v = llm($t).replace("says", ":").title().split(":")[0]', [(v, "text")],
+              v=v, t=t)
+    elif choice == 3:
+        k = g.new("num")
+        g.add("count() and partition() on results",
+              '$k = llm($t).count("1") + len(llm($t).partition(" ")[2])', [(k, "num")],
+              k=k, t=t)
+    else:
+        f = g.new("flag")
+        g.add("startswith() on a result", "$f = llm($t, model=models[0]).startswith(models[0])",
+              [(f, "flag")], f=f, t=t)
+    return True
+
+
+def t_get_default(g: Gen) -> bool:
+    t, h = g.pick("text"), g.new("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        d = g.new("doc")
+        g.add("dict.get(k, None) on a result then is None",
+              '$d = fetch($t)\n$h = $d.get("note", None)\nif $h is None:\n    $h = "no note"',
+              [(d, "doc"), (h, "text")], d=d, h=h, t=t)
+    elif choice == 1:
+        g.add("dict.get with a result as default then is None",
+              '$h = fetch($t).get("missing", maybe($t))\nif $h is None:\n    $h = "nothing"',
+              [(h, "text")], h=h, t=t)
+    elif choice == 2:
+        g.add("dict.get keyed by a result then is None",
+              '$h = MEMO.get(llm($t))\nif $h is None:\n    $h = "cold"', [(h, "text")],
+              h=h, t=t)
+    else:
+        g.add("dict of results .get(k, default) then is None",
+              '$h = {m: maybe(m) for m in models}.get($t, "dflt")\nif $h is None:\n'
+              '    $h = "none"', [(h, "text")], h=h, t=t)
+    return True
+
+
+def t_aug_dict(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        c = g.new("totals")
+        g.add("augmented assignment into a local dict entry from a result",
+              "$c = {}\nfor x in $ts:\n    mood = classify(x)\n    $c[mood] = $c.get(mood, 0)\n"
+              "    $c[mood] += score(x)", [(c, "any")], c=c, ts=ts)
+    elif choice == 1:
+        c = g.new("joined")
+        g.add("augmented string concatenation into a dict entry",
+              '$c = {"all": ""}\nfor x in $ts:\n    $c["all"] += llm(x)', [(c, "any")],
+              c=c, ts=ts)
+    elif choice == 2:
+        g.add("augmented assignment into an argument's dict entry",
+              'cfg["k"] += score($t)', t=g.pick("text"))
+    else:
+        ns = g.new("state")
+        g.add("augmented assignment into an attribute from results",
+              "$ns = SimpleNamespace(total=0)\nfor x in $ts:\n    $ns.total += score(x)",
+              [(ns, "any")], ns=ns, ts=ts)
+    return True
+
+
+def t_container_writes(g: Gen) -> bool:
+    """Writes into a container that are not a plain ``c[k] = v``, into local containers and
+    the program's arguments (see ``t_global_container_writes`` for module-level ones)."""
+    t, v = g.pick("text"), g.new("text")
+    choice = g.rng.randrange(7)
+    if choice == 0:
+        c = g.new("box")
+        g.add("chained assignment into a local dict entry", "$c = {}\n$c[$t] = $v = llm($t)",
+              [(c, "any"), (v, "text")], c=c, v=v, t=t)
+    elif choice == 1:
+        c = g.new("box")
+        g.add("tuple target with a local dict entry",
+              '$c = {}\n$v, $c["score"] = llm($t), score($t)', [(c, "any"), (v, "text")],
+              c=c, v=v, t=t)
+    elif choice == 2:
+        c = g.new("texts")
+        g.add("slice assignment of results into a local list",
+              "$c = []\n$c[0:0] = [llm(x) for x in $ts]", [(c, "texts")], c=c,
+              ts=g.pick("texts"))
+    elif choice == 3:
+        c = g.new("box")
+        g.add("dict.update(key=result) on a local dict",
+              "$c = {}\n$c.update(last=llm($t), mood=classify($t))", [(c, "any")], c=c, t=t)
+    elif choice == 4:
+        c, al = g.new("texts"), g.new("alias")
+        g.add("+= of results through an alias of a local list",
+              "$c = list($ts)\n$al = $c\n$al += [llm($t)]", [(c, "texts")], c=c, al=al, t=t,
+              ts=g.pick("texts"))
+    elif choice == 5:
+        g.add("chained assignment into an argument's dict entry", 'cfg["reply"] = $v = llm($t)',
+              [(v, "text")], v=v, t=t)
+    else:
+        g.add("dict.update(key=result) and tuple target on an argument",
+              'cfg.update(last=llm($t))\n$v, cfg["score"] = classify($t), score($t)',
+              [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_global_container_writes(g: Gen) -> bool:
+    """Writes of results into module-level containers (or one held by an object's attribute)
+    that are not a plain ``c[k] = v``: a stand-in stays there after the jitted call."""
+    t = g.pick("text")
+    choice = g.rng.randrange(7)
+    if choice == 0:
+        m = g.new("text")
+        g.add("augmented assignment into a module dict entry from a result",
+              "$m = classify($t)\nTALLY[$m] = TALLY.get($m, 0)\nTALLY[$m] += score($t)",
+              [(m, "text")], m=m, t=t)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("chained assignment into a module dict entry", "TALLY[$t] = $v = llm($t)",
+              [(v, "text")], v=v, t=t)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("tuple target with a module dict entry", "$v, TALLY[$t] = llm($t), score($t)",
+              [(v, "text")], v=v, t=t)
+    elif choice == 3:
+        g.add("slice assignment of results into a module list",
+              "NOTES[len(NOTES):] = [llm(x) for x in $ts]", ts=g.pick("texts"))
+    elif choice == 4:
+        g.add("dict.update(key=result) on a module dict", "TALLY.update(last=llm($t))", t=t)
+    elif choice == 5:
+        al = g.new("alias")
+        g.add("+= of a result through an alias of a module list", "$al = NOTES\n$al += [llm($t)]",
+              al=al, t=t)
+    else:
+        ns, v = g.new("state"), g.new("text")
+        g.add("chained assignment into a dict held by a returned object's attribute",
+              "$ns = SimpleNamespace(d={})\n$ns.d[$t] = $v = llm($t)", [(ns, "any"), (v, "text")],
+              ns=ns, v=v, t=t)
+    return True
+
+
+def t_global_helper(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("text")
+        g.add("helper increments a global counter from a result", "$v = count_words($t)",
+              [(v, "text")], ["count_words"], v=v, t=t)
+    elif choice == 1:
+        g.add("helper increments a global counter by a leaf result, in a loop",
+              "for x in $ts:\n    bump_score(x)", helpers=["bump_score"], ts=g.pick("texts"))
+    else:
+        k = g.new("num")
+        g.add("helper returns the global counter it increments", "$k = bump_score($t)",
+              [(k, "num")], ["bump_score"], k=k, t=t)
+    return True
+
+
+def t_helper_try(g: Gen) -> bool:
+    t, v = g.pick("text"), g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("leaf raises inside a helper, caught with try/except/else/finally",
+              "try:\n    $v = checked($t)\nexcept ValueError as exc:\n"
+              '    LOG.append(("helper ValueError", str(exc)))\n    $v = "bad"\n'
+              'except KeyError:\n    $v = "nokey"\nelse:\n    LOG.append(("else", $v))\n'
+              'finally:\n    LOG.append("helper finally")', [(v, "text")], ["checked"],
+              v=v, t=t)
+    elif choice == 1:
+        vs = g.new("texts")
+        g.add("leaf raises inside a helper, try/except in a loop",
+              "$vs = []\nfor x in $ts:\n    try:\n        $vs.append(checked(x))\n"
+              "    except (ValueError, KeyError) as exc:\n"
+              '        LOG.append(("loop", type(exc).__name__))\n    else:\n'
+              '        LOG.append(("ok", x))', [(vs, "texts")], ["checked"], vs=vs,
+              ts=g.pick("texts"))
+    else:
+        g.add("helper re-raises as another exception (raise from), caller catches",
+              "try:\n    $v = relabel($t)\nexcept LookupError as exc:\n"
+              '    LOG.append(("lookup", str(exc), type(exc.__cause__).__name__))\n'
+              '    $v = "relabelled"\nexcept ValueError as exc:\n'
+              '    LOG.append(("value", str(exc)))\n    $v = "rejected"', [(v, "text")],
+              ["relabel"], v=v, t=t)
+    return True
+
+
+def t_finally_return(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("text")
+        g.add("helper returns inside finally (swallows a leaf's exception)",
+              "$v = settle($t)", [(v, "text")], ["settle"], v=v, t=t)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("program returns inside finally",
+              "try:\n    $v = risky($t)\nfinally:\n    if score($t) > 6:\n"
+              '        return {"finally": $t}', [(v, "text")], v=v, t=t)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("break inside finally (swallows a leaf's exception)",
+              '$v = "none"\nfor x in $ts:\n    try:\n        $v = risky(x)\n    finally:\n'
+              '        LOG.append(("tried", x))\n        break', [(v, "text")], v=v,
+              ts=g.pick("texts"))
+    else:
+        vs = g.new("texts")
+        g.add("continue inside finally (swallows a leaf's exception)",
+              "$vs = []\nfor x in $ts:\n    try:\n        $vs.append(risky(x))\n    finally:\n"
+              "        continue", [(vs, "texts")], vs=vs, ts=g.pick("texts"))
+    return True
+
+
+def t_short_circuit(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        f = g.new("flag")
+        g.add("any(generator of leaf calls) stops early", "$f = any(score(x) > 6 for x in $ts)",
+              [(f, "flag")], f=f, ts=ts)
+    elif choice == 1:
+        f = g.new("flag")
+        g.add("all(generator of leaf calls) stops early",
+              '$f = all(classify(x) != "sad" for x in $ts)', [(f, "flag")], f=f, ts=ts)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("next(generator, default) over results",
+              '$v = next((r for r in (maybe(x) for x in $ts) if r is not None), "none")',
+              [(v, "text")], v=v, ts=ts)
+    else:
+        v = g.new("text")
+        g.add("next(filter(None, map(leaf, ...)), default)",
+              '$v = next(filter(None, map(maybe, $ts)), "none")', [(v, "text")], v=v, ts=ts)
+    return True
+
+
+def t_user_protocols(g: Gen) -> bool:
+    t, ts = g.pick("text"), g.pick("texts")
+    choice = g.rng.randrange(9)
+    if choice == 0:
+        d, v = g.new("docobj"), g.new("text")
+        g.add("property making a leaf call", "$d = Doc($t)\n$v = $d.summary", [(v, "text")],
+              ["Doc"], d=d, v=v, t=t)
+    elif choice == 1:
+        d, v = g.new("docobj"), g.new("texts")
+        g.add("callable object (__call__) making leaf calls",
+              "$d = Doc($t)\n$v = [$d(x) for x in $ts]", [(v, "texts")], ["Doc"], d=d, v=v,
+              t=t, ts=ts)
+    elif choice == 2:
+        v = g.new("texts")
+        g.add("functools.lru_cache helper making a leaf call",
+              "$v = [cached_reply(x) for x in $ts + $ts]", [(v, "texts")], ["cached_reply"],
+              v=v, ts=ts)
+    elif choice == 3:
+        v = g.new("texts")
+        g.add("generator helper yielding leaf results", "$v = list(replies($ts))",
+              [(v, "texts")], ["replies"], v=v, ts=ts)
+    elif choice == 4:
+        v = g.new("nums")
+        g.add("decorated helper (functools.wraps)", "$v = [graded(x) for x in $ts]",
+              [(v, "nums")], ["graded"], v=v, ts=ts)
+    elif choice == 5:
+        v, w = g.new("text"), g.new("staged")
+        g.add("contextmanager helper yielding a leaf result",
+              "with stage($t) as $w:\n    $v = $w.upper()", [(v, "text")], ["stage"],
+              v=v, w=w, t=t)
+    elif choice == 7:
+        v = g.new("text")
+        g.add("operator method (__add__) making a leaf call",
+              "$v = (Money($t) + Money(models[0])).text", [(v, "text")], ["Money"], v=v, t=t)
+    elif choice == 8:
+        v = g.new("texts")
+        g.add("sorted() calling back __lt__ that makes leaf calls",
+              "$v = [x.text for x in sorted(Money(y) for y in $ts)]", [(v, "texts")],
+              ["Money"], v=v, ts=ts)
+    else:
+        v = g.new("text")
+        g.add("user exception raised with a result, caught by class",
+              'try:\n    if score($t) > 4:\n        raise Rejected(llm($t))\n    $v = "accepted"\n'
+              "except Rejected as exc:\n    $v = str(exc)", [(v, "text")], ["Rejected"],
+              v=v, t=t)
+    return True
+
+
+def t_star_unpack(g: Gen) -> bool:
+    a, r = g.new("text"), g.new("texts")
+    g.add("star-unpacking results", "$a, *$r = [llm(x) for x in models]",
+          [(a, "text"), (r, "texts")], a=a, r=r)
+    return True
+
+
+def t_deep_recursion(g: Gen) -> bool:
+    """Recursion a few hundred levels deep (plain Python allows about 990)."""
+    k, d = g.new("num"), g.rng.choice([200, 400, 800])
+    if g.rng.random() < 0.5:
+        g.add("self-recursive helper a few hundred levels deep",
+              "$k = deep_count(list(range($d))) + score($t)", [(k, "num")], ["deep_count"],
+              k=k, d=str(d), t=g.pick("text"))
+    else:
+        fn = g.new("depth")
+        g.add("recursive closure a few hundred levels deep",
+              "def $fn(j):\n    return 0 if j == 0 else 1 + $fn(j - 1)\n\n"
+              "$k = $fn($d) + score($t)", [(k, "num")], fn=fn, k=k, d=str(d), t=g.pick("text"))
+    return True
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -740,6 +1590,25 @@ def a_debate(g: Gen) -> bool:
     return True
 
 
+def a_gather_recursive(g: Gen) -> bool:
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("trees")
+        g.add("gather over self-recursive coroutines",
+              "$v = await asyncio.gather(*[tree_llm([m, $t, m + $t], 2) for m in models])",
+              [(v, "any")], ["tree_llm"], v=v, t=g.pick("text"))
+    elif choice == 1:
+        v = g.new("opts")
+        g.add("gather over mutually recursive coroutines",
+              "$v = list(await asyncio.gather(*[ping(k, $t) for k in range(3)]))",
+              [(v, "opts")], ["ping_pong"], v=v, t=g.pick("text"))
+    else:
+        v = g.new("texts")
+        g.add("await a self-recursive coroutine that gathers", "$v = await tree_llm($ts, 3)",
+              [(v, "texts")], ["tree_llm"], v=v, ts=g.pick("texts"))
+    return True
+
+
 SYNC_TEMPLATES = [
     (t_llm, 4), (t_fanout, 4), (t_scores, 2), (t_json_loads, 2), (t_json_dumps, 2),
     (t_safe_parse, 1), (t_re, 2), (t_join, 2), (t_format, 2), (t_is_none, 3), (t_get_none, 2),
@@ -749,11 +1618,25 @@ SYNC_TEMPLATES = [
     (t_subscript, 2), (t_asdict, 1), (t_stats, 2), (t_zip_enum, 1), (t_try, 2),
     (t_suppress, 1), (t_risky, 1), (t_early_return, 1), (t_break, 1), (t_while, 1),
     (t_effect, 3), (t_dict_comp, 1), (t_sum_gen, 1), (t_helper_fanout, 1), (t_user_raise, 1),
+    (t_recursive_helper, 2), (t_mutual_recursion, 1), (t_own_class, 1), (t_class_static, 1),
+    (t_recursive_closure, 1), (t_functools, 1), (t_gen_dict_set, 1), (t_sorted_results, 1),
+    (t_walrus_comp, 1), (t_match, 1), (t_str_chain, 1), (t_get_default, 1), (t_aug_dict, 1),
+    (t_global_helper, 1), (t_helper_try, 1), (t_finally_return, 1), (t_short_circuit, 1),
+    (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
-    (a_first_present, 1), (a_try_await, 1), (a_debate, 1),
+    (a_first_present, 1), (a_try_await, 1), (a_debate, 1), (a_gather_recursive, 2),
 ]
+# Templates that expose a known difference of the engine stay out of the default rotation
+# (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a
+# census or to check a fix.  Move a template up into SYNC_TEMPLATES once it passes.
+PENDING_TEMPLATES = [
+    (t_global_container_writes, 2),  # a stand-in stays in TALLY / NOTES after the call
+    (t_deep_recursion, 1),  # RecursionError: compiled calls take 2-6 frames per level
+]
+if os.environ.get("XCS_DIFF_PENDING", "") not in ("", "0"):
+    SYNC_TEMPLATES = SYNC_TEMPLATES + PENDING_TEMPLATES
 TEMPLATE_NAMES = sorted(t.__name__ for t, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES)
 
 
@@ -775,7 +1658,8 @@ def generate(seed: int, is_async: bool | None = None, only: str | None = None) -
     pool = SYNC_TEMPLATES + (ASYNC_TEMPLATES * 2 if is_async else [])
     funcs, weights = zip(*pool)
     size = rng.randint(3, 9)
-    forced = [f for f, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES if f.__name__ == only]
+    forced = [f for f, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES + PENDING_TEMPLATES
+              if f.__name__ == only]
     attempts = 0
     while len(g.stmts) < size and attempts < 100:
         attempts += 1

@@ -11,7 +11,10 @@ Compared, in this order (the first difference names the cause):
 * ``effects``: the effect calls, in the order they ran, with their arguments;
 * ``calls``: every leaf call with the arguments it saw (deep-copied when it ran), as a
   multiset, so a call run twice, never run, or run with mutated arguments shows up;
-* ``state``: module globals the program touches and the final state of its arguments.
+* ``state``: module globals the program touches and the final state of its arguments;
+* ``fallback``: the jitted run warned (``XcsWarning``) that some of the program's own code
+  runs as plain Python because xcs could not compile it (a self-recursive helper, a method
+  naming its class, ...): the same results, but its leaf calls one at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import re
 import sys
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +149,12 @@ class Outcome:
     leak: Any = None
     raw_error: BaseException | None = None
     traceback: str = ""
+    fallback: Any = ()  # what the jitted run warned runs as plain Python (see FALLBACK)
     tolerated: Any = None  # a difference allowed after an uncaught failure (see STRICT)
 
 
-ASPECTS = ("hang", "error", "result", "leak", "log", "effects", "calls", "state")
+ASPECTS = ("hang", "error", "result", "leak", "log", "effects", "calls", "state", "fallback")
+FALLBACK = re.compile(r"xcs\.jit: (\S+) \(.*?\) runs as plain Python, because (.*?): its leaf")
 
 
 def load(prog: Program, jit: bool) -> Any:
@@ -190,10 +196,14 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name=f"xcs-diff-{prog.seed}")
-    thread.start()
-    thread.join(TIMEOUT if timeout is None else timeout)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always", xcs.XcsWarning)
+        thread.start()
+        thread.join(TIMEOUT if timeout is None else timeout)
     if thread.is_alive():
         return Outcome(hang=True)
+    fallback = sorted({" ".join(m.groups()) for w in warned
+                       if (m := FALLBACK.search(str(w.message)))})
     exc = box.get("error")
     result = box.get("result")
     state = {name: getattr(module, name) for name in module.STATE if name != "EFFECTS"}
@@ -208,6 +218,7 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
         leak=leaks({"result": result, "globals": state, "args": args, "error": exc,
                     "calls": list(module.CALLS)}),
         raw_error=exc,
+        fallback=tuple(fallback),
     )
 
 
@@ -237,6 +248,8 @@ class Difference:
             return f"{p[0]} message differs"
         if self.aspect == "leak":
             return "stand-in escapes"
+        if self.aspect == "fallback":
+            return "runs as plain Python: " + "; ".join(normalize(j) for j in self.jit)
         return f"{self.aspect} differs"
 
     def __str__(self) -> str:
@@ -263,9 +276,10 @@ def compare(plain: Outcome, jit: Outcome, strict: bool | None = None) -> Differe
         if aspect == "leak":
             # a stand-in whose call failed, left where code after the failing call stored
             # it, is the documented difference "a value that failed" (docs/execution.md)
-            if j and not (failed and not strict and all(x.endswith(FAILED_MARK) for x in j)):
-                return Difference("leak", p, j)
             if j:
+                after = failed and all(x.endswith(FAILED_MARK) for x in j)
+                if strict or not after:
+                    return Difference("leak", p, j, after_failure=after)
                 tolerated = tolerated or Difference("leak", p, j, after_failure=True)
             continue
         if p == j:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import random
 import re
