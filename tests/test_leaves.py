@@ -178,3 +178,17 @@ def test_calls_cheaper_than_a_dispatch_are_never_suggested():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "made no leaf call" warning for cheap calls
         assert xcs.jit(busy)(20000) == busy(20000)
+
+
+def test_one_preempted_sample_does_not_make_a_cheap_call_look_slow():
+    from xcs_core.leaves import Watch
+
+    watch = Watch()
+
+    def cheap(i):
+        return i
+
+    for i in range(5000):  # the 4th call is "preempted" for 20 ms, the rest take < 1 us
+        watch.timed(cheap, ("f.py", 1), (lambda: time.sleep(0.02)) if i == 3 else (
+            lambda i=i: cheap(i)))
+    assert watch.slowest(wall=0.1) == []

@@ -114,7 +114,7 @@ class SlowCall:
 
 
 _Key = tuple[Any, tuple[str, int]]  # (callee identity, raw call site)
-_SAMPLED = 64  # calls timed per callee and site; later ones are counted at their average
+_SAMPLED = 64  # calls timed per callee and site; later ones are counted at the median
 
 
 class Watch:
@@ -128,8 +128,10 @@ class Watch:
     """
 
     def __init__(self, leaf_clock: Callable[[], float] | None = None) -> None:
-        # per (callee, raw call site): [count, seconds, seconds in leaf calls]; names, sites
-        # and fixes are formatted only for what ``slowest`` reports
+        # per (callee, raw call site): [count, seconds, seconds in leaf calls, samples]; the
+        # samples, (seconds, leaf seconds) of each timed call, become the medians once
+        # there are _SAMPLED (one preempted call must not make a cheap call look slow);
+        # names, sites and fixes are formatted only for what ``slowest`` reports
         self.calls: dict[Any, list[float]] = {}
         self.samples: dict[Any, Any] = {}  # one callee object per key, to name it later
         self.parents: dict[Any, set[Any]] = {}
@@ -143,14 +145,14 @@ class Watch:
         key = (_identity(fn), site)
         entry = self.calls.get(key)
         if entry is None:
-            entry = self.calls[key] = [0, 0.0, 0.0]
+            entry = self.calls[key] = [0, 0.0, 0.0, []]
             self.samples[key] = fn
             self.parents[key] = set()
-        elif entry[0] >= _SAMPLED:  # enough samples: count it at its average, untimed
-            count = entry[0]
+        elif entry[0] >= _SAMPLED:  # enough samples: count it at the medians, untimed
+            seconds, in_leaves = entry[3]
             entry[0] += 1
-            entry[1] += entry[1] / count
-            entry[2] += entry[2] / count
+            entry[1] += seconds
+            entry[2] += in_leaves
             return call()
         self.parents[key].add(self._stack[-1] if self._stack else None)
         self._stack.append(key)
@@ -160,9 +162,16 @@ class Watch:
         try:
             return call()
         finally:
+            took, in_leaves = time.perf_counter() - begin, (clock() - leaf) if clock else 0.0
             entry[0] += 1
-            entry[1] += time.perf_counter() - begin
-            entry[2] += (clock() - leaf) if clock else 0.0
+            entry[1] += took
+            entry[2] += in_leaves
+            samples = entry[3]
+            if type(samples) is list:
+                samples.append((took, in_leaves))
+                if entry[0] == _SAMPLED:
+                    entry[3] = tuple(sorted(column)[len(column) // 2]
+                                     for column in zip(*samples))
             self._stack.pop()
 
     def slowest(self, limit: int = 3, wall: float | None = None,
