@@ -784,6 +784,89 @@ def program(q, n, models, history, cfg):
     history.append({"role": "user", "content": f"Improve: {text2}"})
     return {"text1": text1}
 """),
+    # seed 0: a stand-in left in a container the caller holds
+    "aug_global_dict": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    mood = classify(q)
+    TALLY[mood] = TALLY.get(mood, 0)
+    TALLY[mood] += score(q)
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "chained_assignment_into_global_dict": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    TALLY[q] = reply = llm(q)
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "tuple_target_with_global_dict_entry": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    reply, TALLY[q] = llm(q), score(q)
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "slice_assignment_into_global_list": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    NOTES[len(NOTES):] = [llm(m) for m in models]
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "update_with_keyword_result": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    TALLY.update(last=llm(q))
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "iadd_through_alias_of_global_list": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    notes = NOTES
+    notes += [llm(q)]
+    return {}
+"""),
+    # seed 0: a stand-in left in a container the caller holds
+    "chained_assignment_into_object_attribute_dict": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    state = SimpleNamespace(d={})
+    state.d[q] = reply = llm(q)
+    return {"state": state}
+"""),
+    # seed 0: RecursionError far below plain Python's limit (compiled calls take more frames)
+    "deep_self_recursion": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+def deep_count(items):
+    if not items:
+        return 0
+    return 1 + deep_count(items[1:])
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    k = deep_count(list(range(800)))
+    return {"k": k}
+"""),
+    "deep_recursive_closure": (
+        0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    def depth(j):
+        return 0 if j == 0 else 1 + depth(j - 1)
+
+    k = depth(800) + score(q)
+    return {"k": k}
+"""),
 }
 
 

@@ -58,7 +58,7 @@ __all__ = ["HELPERS", "Compiled", "compile_code", "is_compiled", "is_user_code"]
 
 #: Names of the helper cells, in the order of the factory's first parameters.
 HELPERS = ("__xcs_call__", "__xcs_force__", "__xcs_key__", "__xcs_store__", "__xcs_stored__",
-           "__xcs_guard__")
+           "__xcs_guard__", "__xcs_grown__")
 #: Calls that read the caller's frame: compiling them as plain calls keeps them working.
 _FRAME_READERS = frozenset({"super", "locals", "vars", "dir", "eval", "exec", "globals",
                             "breakpoint"})
@@ -297,6 +297,7 @@ class Transformer(ast.NodeTransformer):
     def __init__(self, root: ast.AST) -> None:
         self.root = root
         self.scopes: list[set[str]] = [set()]  # names declared global/nonlocal per function
+        self.temps = 0  # temporaries made for stores (``__xcs_t1``, ...)
 
     def rewrite(self) -> ast.AST:
         root = self.root
@@ -384,22 +385,68 @@ class Transformer(ast.NodeTransformer):
             return self._escapes(target.value)
         return False
 
-    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+    def visit_Assign(self, node: ast.Assign) -> Any:
+        """``x[k] = v`` goes through ``__xcs_store__`` (lists and dicts that receive a
+        pending value are remembered for the boundary).  So does each subscript among
+        several targets (``d[k] = r = v``, ``r, d[k] = v``): it is assigned a temporary
+        first and stored from it.  A value stored into an attribute, a global or a slice
+        is made concrete."""
         self.generic_visit(node)
         target = node.targets[0]
-        if len(node.targets) == 1 and isinstance(target, ast.Subscript) and (
-                _is_call(target.slice, "__xcs_key__") or isinstance(target.slice, ast.Constant)):
+        if len(node.targets) == 1 and isinstance(target, ast.Subscript) and _plain(target):
             key = target.slice.args[0] if isinstance(target.slice, ast.Call) else target.slice
             return ast.copy_location(ast.Expr(_call(
                 "__xcs_store__", node.value, target.value, key)), node)
-        if any(self._escapes(t) for t in node.targets):
+        if any(self._escapes(t) or _slice_store(t) for t in node.targets):
             node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
-        return node
+            return node
+        stores: list[ast.stmt] = []
+        node.targets = [self._store_later(t, stores) for t in node.targets]
+        return [node, *(ast.copy_location(s, node) for s in stores)]
 
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+    def _store_later(self, target: ast.expr, stores: list[ast.stmt]) -> ast.expr:
+        """``target`` with each subscript replaced by a temporary, stored from afterwards."""
+        if isinstance(target, ast.Subscript):
+            temp = self._temp()
+            stores.append(ast.Expr(_call("__xcs_store__", ast.Name(id=temp, ctx=ast.Load()),
+                                         target.value, target.slice)))
+            return ast.Name(id=temp, ctx=ast.Store())
+        if isinstance(target, (ast.Tuple, ast.List)):
+            target.elts = [self._store_later(e, stores) for e in target.elts]
+        elif isinstance(target, ast.Starred):
+            target.value = self._store_later(target.value, stores)
+        return target
+
+    def _temp(self) -> str:
+        self.temps += 1
+        return f"__xcs_t{self.temps}"
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        """``x[k] += v`` reads, updates and stores back through ``__xcs_store__``;
+        ``xs += v`` (a list or dict grown in place, perhaps one the caller holds) is
+        remembered for the boundary; attributes, globals and slices get concrete values."""
         self.generic_visit(node)
-        if self._escapes(node.target):
+        target = node.target
+        if isinstance(target, ast.Subscript) and _plain(target):
+            obj, key, item = self._temp(), self._temp(), self._temp()
+            load = [ast.Name(id=n, ctx=ast.Load()) for n in (obj, key, item)]
+            steps = [
+                ast.Assign(targets=[ast.Tuple(elts=[ast.Name(id=obj, ctx=ast.Store()),
+                                                    ast.Name(id=key, ctx=ast.Store())],
+                                              ctx=ast.Store())],
+                           value=ast.Tuple(elts=[target.value, target.slice], ctx=ast.Load())),
+                ast.Assign(targets=[ast.Name(id=item, ctx=ast.Store())],
+                           value=ast.Subscript(value=load[0], slice=load[1], ctx=ast.Load())),
+                ast.AugAssign(target=ast.Name(id=item, ctx=ast.Store()), op=node.op,
+                              value=node.value),
+                ast.Expr(_call("__xcs_store__", load[2], load[0], load[1]))]
+            return [ast.copy_location(step, node) for step in steps]
+        if self._escapes(target) or isinstance(target, ast.Subscript):
             node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
+            return node
+        if isinstance(target, ast.Name) and isinstance(node.op, (ast.Add, ast.BitOr)):
+            grown = ast.Expr(_call("__xcs_grown__", ast.Name(id=target.id, ctx=ast.Load())))
+            return [node, ast.copy_location(grown, node)]
         return node
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
@@ -426,6 +473,22 @@ class Transformer(ast.NodeTransformer):
     visit_Try = visit_With = visit_AsyncWith = _guard
     if hasattr(ast, "TryStar"):
         visit_TryStar = _guard
+
+
+def _plain(target: ast.Subscript) -> bool:
+    """A subscript store whose index is one key (not a slice)."""
+    return _is_call(target.slice, "__xcs_key__") or isinstance(target.slice, ast.Constant)
+
+
+def _slice_store(target: ast.expr) -> bool:
+    """Does ``target`` store into a slice (``xs[i:j] = v``), anywhere in it?"""
+    if isinstance(target, ast.Subscript):
+        return not _plain(target)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_slice_store(e) for e in target.elts)
+    if isinstance(target, ast.Starred):
+        return _slice_store(target.value)
+    return False
 
 
 def _is_call(expr: ast.AST, name: str) -> bool:

@@ -40,7 +40,8 @@ from typing import Any
 from xcs_core import compiler, twins, values, walk
 from xcs_core.values import Pending, Traced
 
-__all__ = ["call", "force", "guard", "guarded", "key", "resolve_deep", "store", "stored"]
+__all__ = ["call", "force", "grown", "guard", "guarded", "key", "resolve_deep", "store",
+           "stored"]
 
 _ATOMS = walk.ATOMS
 _guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
@@ -139,6 +140,13 @@ def store(value: Any, obj: Any, index: Any) -> None:
     obj[index] = value
 
 
+def grown(obj: Any) -> None:
+    """``xs += v`` or ``d |= v`` in compiled code: a list or dict grown in place (perhaps
+    one the caller holds) is remembered, so the boundary makes what it holds concrete."""
+    if type(obj) is list or type(obj) is dict:
+        _escaped(obj)
+
+
 def _escaped(container: Any) -> None:
     ctx = _state.ctx
     if ctx is not None:
@@ -189,8 +197,12 @@ def _extra(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     if ctx.watch is None or handler is _dispatch:
         return handler(ctx, fn, args, kwargs)
     frame = sys._getframe(2)
-    return ctx.watch.timed(fn, (frame.f_code.co_filename, frame.f_lineno),
-                           lambda: handler(ctx, fn, args, kwargs))
+    site = (frame.f_code.co_filename, frame.f_lineno)
+    if kind is _FUNCTION:  # the user's function: its twin is what runs (one frame less)
+        found, target = twins.target(fn)
+        if found != twins.FOREIGN:
+            return ctx.watch.timed(fn, site, target, *args, **kwargs)
+    return ctx.watch.timed(fn, site, handler, ctx, fn, args, kwargs)
 
 
 def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
@@ -350,7 +362,7 @@ def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
                 args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
                 if fn.__name__ == "update":
                     args = tuple(resolve_deep(a, "dict.update()") for a in args)
-            if stores and not atoms(args):
+            if stores and not (atoms(args) and atoms(tuple(kwargs.values()))):
                 _escaped(owner)
             return fn(*args, **kwargs)
         if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
@@ -443,4 +455,4 @@ _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
 _FAST: dict[Any, bool] = {fn: handler is _reference
                           for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
 twins.install({name: types.CellType(helper) for name, helper in zip(
-    compiler.HELPERS, (call, force, key, store, stored, guard))})
+    compiler.HELPERS, (call, force, key, store, stored, guard, grown))})

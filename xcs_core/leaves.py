@@ -139,9 +139,13 @@ class Watch:
         self._stack: list[Any] = []
         self.start = time.perf_counter()
 
-    def timed(self, fn: Any, site: tuple[str, int], call: Callable[[], Any]) -> Any:
+    def timed(self, fn: Any, site: tuple[str, int], call: Callable[..., Any], *args: Any,
+              **kwargs: Any) -> Any:
+        """``call(*args, **kwargs)``, timed as a call of ``fn`` made at ``site`` (the
+        arguments are passed through rather than closed over: a recursive program must
+        not pay a frame per level for it)."""
         if type(fn) is Traced or _is_xcs(fn):  # glue on a pending value, or xcs itself
-            return call()
+            return call(*args, **kwargs)
         key = (_identity(fn), site)
         entry = self.calls.get(key)
         if entry is None:
@@ -153,14 +157,14 @@ class Watch:
             entry[0] += 1
             entry[1] += seconds
             entry[2] += in_leaves
-            return call()
+            return call(*args, **kwargs)
         self.parents[key].add(self._stack[-1] if self._stack else None)
         self._stack.append(key)
         clock = self.leaf_clock
         leaf = clock() if clock else 0.0
         begin = time.perf_counter()
         try:
-            return call()
+            return call(*args, **kwargs)
         finally:
             took, in_leaves = time.perf_counter() - begin, (clock() - leaf) if clock else 0.0
             entry[0] += 1

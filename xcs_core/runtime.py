@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
 
-from xcs_core import cost, intrinsics, sites, values, walk
+from xcs_core import cost, intrinsics, sites, twins, values, walk
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
 from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
@@ -420,6 +420,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
 
     ``leaves`` makes calls of those callees leaf calls; ``watch`` (the function's
     name, on its first run) times its calls and warns if it made no leaf call."""
+    twins.room_for_recursion()
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
                       getattr(executor, "start", None))
     ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)

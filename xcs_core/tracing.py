@@ -58,6 +58,7 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
         raise TypeError(f"xcs.trace: fn must be callable, got {type(fn).__name__} {fn!r}")
     kwargs = kwargs or {}
     fn = twins.twin_of(getattr(fn, "__xcs_source__", fn))
+    twins.room_for_recursion()
     ctx = Context(RECORD)
     if leaves is not None or watch is not None:
         watch_trace(ctx, leaves, watch)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import sys
 import types
 import warnings
 import weakref
@@ -109,3 +110,18 @@ def twin_of(fn: Any) -> Any:
     return _twin(fn, entry[2]) if entry[1] == TWIN else fn
 
 
+#: Frames a call between the user's functions takes in compiled code (the helper, the
+#: first run's timing, the function): at most this many per level of plain Python.
+FRAMES_PER_CALL = 4
+_recursion_scaled = [False]
+
+
+def room_for_recursion() -> None:
+    """On the first jitted or traced call, scale the interpreter's recursion limit so that
+    compiled code recurses as deep as plain Python does under the limit the program set:
+    each call between the user's functions takes up to ``FRAMES_PER_CALL`` frames in
+    compiled code.  Once only, and never lowering it: later settings are left alone."""
+    if not _recursion_scaled[0]:
+        _recursion_scaled[0] = True
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, limit * FRAMES_PER_CALL))
