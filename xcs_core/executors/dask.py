@@ -5,7 +5,8 @@ scheduler address, the executor connects to that cluster; otherwise it starts
 a ``LocalCluster`` on this machine (``XCS_DASK_WORKERS`` processes, default one
 per core, with ``XCS_DASK_THREADS`` threads each, default 4) and closes it at
 exit or on ``shutdown()``.  ``max_workers`` bounds how many calls are in
-flight (default: workers x threads).
+flight (default: the threads executor's, 128, or the cluster's threads if more): calls
+beyond the cluster's threads wait in Dask's own queues, on the workers.
 
 Every leaf call becomes one Dask task (``client.submit(..., pure=False)``):
 Dask's scheduler places it on a worker, retries it elsewhere if that worker
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core import env
+from xcs_core.executors import default_max_workers
 from xcs_core.executors.threads import OffloadExecutor
 
 __all__ = ["DaskExecutor"]
@@ -57,7 +59,9 @@ class DaskExecutor(OffloadExecutor):
                                          silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
         slots = sum(self.client.nthreads().values()) or 1
-        super().__init__(max_workers or slots)
+        # more calls than the cluster has threads: Dask queues them on its workers, which
+        # go from one to the next without a round trip to this process in between
+        super().__init__(max_workers or max(slots, default_max_workers()))
 
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         return self.client.submit(fn, *args, pure=False, **kwargs).result()
