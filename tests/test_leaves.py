@@ -192,3 +192,21 @@ def test_one_preempted_sample_does_not_make_a_cheap_call_look_slow():
         watch.timed(cheap, ("f.py", 1), (lambda: time.sleep(0.02)) if i == 3 else (
             lambda i=i: cheap(i)))
     assert watch.slowest(wall=0.1) == []
+
+
+def test_a_first_run_stops_timing_calls_at_its_first_leaf_call():
+    @xcs.op
+    def leaf(x):
+        return x
+
+    def helper(x):
+        return x + 1
+
+    def program(n):
+        total = sum(helper(i) for i in range(n))  # timed: no leaf call yet
+        return [leaf(total)] + [helper(i) for i in range(n)]  # after it: not timed
+
+    seen = []
+    with xcs.execution(observer=seen.append):
+        assert xcs.jit(program)(100) == program(100)
+    assert seen[0].leaf_calls == 1 and seen[0].watch is None

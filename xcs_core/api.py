@@ -282,13 +282,14 @@ class JitFunction:
 
 @contextmanager
 def _more_leaves(ctx: runtime.Context, leaves: Leaves) -> Iterator[None]:
-    saved = ctx.leaves, ctx.extra
-    ctx.leaves = leaves if saved[0] is None else Leaves([*saved[0].specs, *leaves.specs])
+    saved = ctx.leaves
+    ctx.leaves = leaves if saved is None else Leaves([*saved.specs, *leaves.specs])
     ctx.extra = True
     try:
         yield
     finally:
-        ctx.leaves, ctx.extra = saved
+        ctx.leaves = saved
+        ctx.extra = saved is not None or ctx.watch is not None
 
 
 class AsyncJitFunction(JitFunction):

@@ -158,6 +158,8 @@ class Context:
         ``frame`` is the user's frame that made the call, when the caller knows it.
         """
         self.leaf_calls += 1
+        if self.watch is not None and self.mode == RUN:  # it makes leaf calls: no warning
+            self.watch, self.extra = None, self.leaves is not None  # to time calls for
         if frame is None:
             frame = sites.user_frame()
         # an async op gives an awaitable where plain Python would (a loop is running)
