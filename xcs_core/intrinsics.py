@@ -210,6 +210,7 @@ def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     if _plain(ctx, args, kwargs):
         return fn(*args, **kwargs)
     reason = _Reason(fn)
+    values._RT.wait_inside((args, kwargs), reason)
 
     def leaf(proxy: Traced) -> Any:
         return _force(proxy, str(reason))

@@ -269,6 +269,22 @@ class _Runtime:
             raise DeferredFailure()
         return node.value
 
+    def wait_inside(self, objs: tuple, reason: Any) -> None:
+        """Before the pending values inside ``objs`` are forced one by one: wait for all of
+        them together, woken once instead of once per value."""
+        ctx = current()
+        if ctx is None or ctx.mode != RUN:
+            return
+        found: dict[int, Node] = {}
+        for obj in objs:
+            walk.collect(obj, found)
+        pending = [n for n in found.values() if n.state < DONE and n.owner is ctx]
+        if len(pending) > 1:
+            frame = sites.user_frame()
+            for node in pending:
+                ctx.sync(node, str(reason), frame)
+            ctx.sched.wait_many(pending)
+
     def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any:
         ctx = self._owner(args)
         pending = ctx is not None and any(

@@ -60,6 +60,7 @@ from xcs_core.nodes import (
 )
 from xcs_core.optimize import BatchPlan
 
+_NEVER = float("inf")  # ``failed_seq`` while nothing failed
 _PROPAGATION_LIMIT = 64  # how far a new node raises its ancestors' priorities
 __all__ = ["Scheduler"]
 
@@ -94,6 +95,9 @@ class Scheduler:
         self._deferred: dict[Node, float | None] = {}
         self._callbacks: dict[Node, list[Callable[[], None]]] = {}  # see ``when_done``
         self._watched: dict[Node, int] = {}  # nodes some thread waits for
+        # nodes a thread waits for together (``wait_many``): each group counts its unfinished
+        self._groups: dict[Node, list[list[int]]] = {}
+        self._group_done = False  # a group's last node finished: wake its waiter
         self._waiting_all = 0
         self._failed_since_notify = False
 
@@ -269,7 +273,9 @@ class Scheduler:
                 follow = self._follow_locked()
             if pump:
                 self._pump_locked()
-            if node in self._watched or any(other[0] in self._watched for other in more):
+            if (node in self._watched or any(other[0] in self._watched for other in more)
+                    or self._group_done):
+                self._group_done = False
                 self.cond.notify_all()
             else:
                 self._notify_locked()
@@ -305,6 +311,8 @@ class Scheduler:
                 node.inputs = []  # no graph wanted: let finished ancestors be freed
             if self._callbacks:
                 self._call_back_locked(node)
+            if self._groups:
+                self._count_down_locked(node)
         else:
             position = self._deferred.get(node, node.seq) if self._deferred else node.seq
             if position is not None:  # else: an async call nobody awaited yet
@@ -355,6 +363,8 @@ class Scheduler:
             current.dependents, current.args, current.kwargs = [], (), {}
             if self._callbacks:
                 self._call_back_locked(current)
+            if self._groups:
+                self._count_down_locked(current)
 
     # -- async calls: who owns a failure ------------------------------------------
     def defer(self, node: Node) -> None:
@@ -406,6 +416,38 @@ class Scheduler:
                 count = self._watched.pop(node)
                 if count > 1:
                     self._watched[node] = count - 1
+
+    def wait_many(self, nodes: list[Node]) -> None:
+        """Block until every one of ``nodes`` finishes (or something fails), woken once
+        rather than once per node; a pool worker runs queued ones itself."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
+        if in_worker():
+            for node in nodes:
+                self._steal(node)
+        with self.cond:
+            pending = [node for node in nodes if node.state < DONE]
+            if not pending:
+                return
+            group = [len(pending)]
+            for node in pending:
+                self._groups.setdefault(node, []).append(group)
+            try:
+                while group[0] > 0 and self.failed_seq == _NEVER:
+                    self.cond.wait()
+            finally:
+                for node in pending:  # those that did not finish (a failure woke it)
+                    groups = self._groups.get(node)
+                    if groups is not None:
+                        groups[:] = [g for g in groups if g is not group]
+                        if not groups:
+                            del self._groups[node]
+
+    def _count_down_locked(self, node: Node) -> None:
+        for group in self._groups.pop(node, ()):
+            group[0] -= 1
+            if group[0] == 0:
+                self._group_done = True
 
     def _cut_window(self) -> None:
         """Someone waits: the calls the jitted code made to batched ops are sent now."""
