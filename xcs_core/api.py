@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
-from xcs_core import cost, intrinsics, runtime, twins
+from xcs_core import cost, intrinsics, runtime, standins, twins  # noqa: F401 - standins: installs
 from xcs_core import values as values_module
 from xcs_core.batching import Batch, make_batch
 from xcs_core.errors import XcsWarning

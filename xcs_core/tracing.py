@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from xcs_core import twins, walk
+from xcs_core import standins, twins, walk  # noqa: F401 - standins: installs
 from xcs_core.ir import ComputationGraph, Operation, OpKind
 from xcs_core.leaves import Leaves, Watch, watch_trace
 from xcs_core.nodes import DONE, Node, build_graph

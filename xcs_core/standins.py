@@ -1,0 +1,180 @@
+"""What a stand-in asks of the runtime (``values.Runtime``), for this thread's context.
+
+A ``Traced`` value routes every operation on it here: forcing it (waiting, and
+recording a serialization point at the user's line), recording glue on it (cheap
+Python applied to it, computed when it is ready), calling a method of it,
+mutating it, iterating it, and awaiting it (``await_pending``: whose failure an
+awaited async call's is).  In ``record`` mode (``xcs.trace``) glue is recorded
+on values already computed; in ``run`` mode (``xcs.jit``) it is handed to the
+scheduler while its inputs are pending.  Importing this module installs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from xcs_core import intrinsics, sites, values, walk
+from xcs_core.errors import DeferredFailure
+from xcs_core.ir import OpKind
+from xcs_core.nodes import DONE, FAILED, Cancelled, Node, wait
+from xcs_core.runtime import RECORD, RUN, Context, _record, current
+from xcs_core.values import Traced
+
+__all__ = ["PURE_METHODS"]
+
+# Method names that never mutate their receiver on str/bytes/numbers/tuples and
+# the read-only methods of dict/list/set: calls of these stay lazy on pending values.
+PURE_METHODS = frozenset(
+    name for typ in (str, bytes, int, float, tuple, frozenset) for name in dir(typ)
+    if not name.startswith("_")
+) | {"get", "keys", "values", "items", "copy", "index", "count"}
+
+
+
+# -- the runtime that Traced routes to ----------------------------------------------
+class _Runtime:
+    """Implements ``values.Runtime`` for the current thread's context."""
+
+    def _owner(self, args: tuple) -> Context | None:
+        ctx = current()
+        if ctx is None:
+            return None
+        for arg in args:
+            if type(arg) is Traced and not ctx.owns(arg):
+                return None
+        return ctx
+
+    def force(self, proxy: Traced, reason: str) -> Any:
+        node = proxy._xcs_node
+        ctx = current()
+        if ctx is None or not ctx.owns(proxy):
+            return wait(node)
+        if ctx.mode == RECORD:
+            ctx.sync(node, reason, sites.user_frame())
+            return node.value
+        if node.state < DONE:
+            ctx.sync(node, reason, sites.user_frame())
+            ctx.sched.wait(node)
+        if node.state == FAILED:
+            raise DeferredFailure()
+        return node.value
+
+    def wait_inside(self, objs: tuple, reason: Any) -> None:
+        """Before the pending values inside ``objs`` are forced one by one: wait for all of
+        them together, woken once instead of once per value."""
+        ctx = current()
+        if ctx is None or ctx.mode != RUN:
+            return
+        found: dict[int, Node] = {}
+        for obj in objs:
+            walk.collect(obj, found)
+        pending = [n for n in found.values() if n.state < DONE and n.owner is ctx]
+        if len(pending) > 1:
+            frame = sites.user_frame()
+            for node in pending:
+                ctx.sync(node, str(reason), frame)
+            ctx.sched.wait_many(pending)
+
+    def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any:
+        ctx = self._owner(args)
+        pending = ctx is not None and any(
+            type(a) is Traced and a._xcs_node.state < DONE for a in args)
+        if ctx is None or (ctx.mode == RUN and not (direct and pending)):
+            reason = f"'{label}' applied by C code"
+        elif ctx.mode == RUN and intrinsics.guarded():
+            reason = f"'{label}' inside try"
+        else:
+            return self._glue_node(ctx, fn, label, args)
+        return fn(*[self.force(a, reason) if type(a) is Traced else a for a in args])
+
+    def _glue_node(self, ctx: Context, fn: Any, label: str, args: tuple) -> Any:
+        target = label if label.startswith(".") else f"op {label}"
+        node = ctx._node(OpKind.GLUE, target, fn, args, None,
+                         sites.site_of(sites.user_frame()))
+        if ctx.mode == RECORD:
+            return ctx._wrap(node, _record(node))
+        ctx.check_failed()
+        ctx.sched.add(node)
+        return Traced(node)
+
+    def call(self, proxy: Traced, args: tuple, kwargs: dict, direct: bool) -> Any:
+        ctx = self._owner((proxy,))
+        node = proxy._xcs_node
+        lazy = (ctx is not None and direct and not kwargs and node.kind is OpKind.GLUE
+                and node.fn is getattr and node.target[1:] in PURE_METHODS)
+        if lazy:
+            return self.glue(_call_method, node.target + "()", (proxy, *args), True)
+        method = self.force(proxy, "call of a method that may change its object")
+        return method(*args, **kwargs)
+
+    def mutate(self, fn: Any, label: str, args: tuple) -> Any:
+        ctx = self._owner(args[:1])
+        if ctx is not None and ctx.mode == RECORD:
+            return self._glue_node(ctx, fn, label, args)
+        target = self.force(args[0], f"'{label}' changes the value")
+        return fn(target, *args[1:])
+
+    def await_value(self, proxy: Traced) -> Any:
+        """What ``await`` gives: the value if it is there, else the stand-in itself."""
+        node = proxy._xcs_node
+        if node.state == DONE:
+            return node.value
+        if node.state == FAILED:
+            return self.force(proxy, "await")
+        return proxy
+
+    def await_pending(self, proxy: Traced) -> Any:
+        """``await`` of a dispatched async call (a generator: ``yield from`` it).
+
+        Inside a ``try``/``with`` body, or a task of ``gather(return_exceptions=True)``
+        (``intrinsics.guarded``), the await waits, on the event loop, and raises the
+        call's exception right there.  Elsewhere it does not wait: the call's failure
+        becomes the program's from this point (later calls are cancelled, the boundary
+        raises it) and its stand-in is returned."""
+        node = proxy._xcs_node
+        ctx = current()
+        if intrinsics.guarded() or ctx is None or not ctx.owns(proxy):
+            return (yield from _exactly(node))
+        node.sched.own(node, ctx.count - 0.5)
+        return self.await_value(proxy)
+
+    def iterate(self, proxy: Traced) -> Iterator[Any]:
+        value = self.force(proxy, "iteration")
+        ctx = current()
+        if ctx is not None and ctx.mode == RECORD and type(value) in (list, tuple):
+            return iter([self._glue_node(ctx, _item, "[]", (proxy, i))
+                         for i in range(len(value))])
+        return iter(value)
+
+
+def _exactly(node: Node) -> Any:
+    """Await ``node`` on the running loop; its value, or its exception raised here."""
+    if node.state < DONE:
+        import asyncio  # a loop is running: asyncio is imported
+
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        node.sched.when_done(node, lambda: loop.call_soon_threadsafe(_set, done))
+        yield from done
+    if node.state == FAILED:
+        if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
+            raise DeferredFailure()
+        raise node.exc
+    return node.value
+
+
+def _set(future: Any) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _call_method(method: Any, *args: Any) -> Any:
+    return method(*args)
+
+
+def _item(container: Any, index: int) -> Any:
+    return container[index]
+
+
+values.install(_Runtime())
