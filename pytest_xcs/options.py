@@ -47,13 +47,14 @@ def positive_int(text: str) -> int:
     return value
 
 
-_DURATION = re.compile(r"^(?P<num>\d+(\.\d*)?|\.\d+)\s*(?P<unit>s|ms|us)?$")
+# Patterns are compiled (and cached by ``re``) when a value is parsed, not at import.
+_DURATION = r"^(?P<num>\d+(\.\d*)?|\.\d+)\s*(?P<unit>s|ms|us)?$"
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
 def duration(text: str) -> float:
     """argparse type: a duration >= 0 such as ``2ms``, ``500us`` or ``0.01`` (seconds)."""
-    match = _DURATION.match(str(text).strip())
+    match = re.match(_DURATION, str(text).strip())
     if not match:
         raise argparse.ArgumentTypeError(
             f"expected a duration such as 2ms, 500us or 0.01s, got {text!r}")
@@ -84,12 +85,12 @@ class Threshold:
 #: The default gate (``--xcs-compare-fail``): structural, deterministic, needs no timing.
 DEFAULT_GATE = Threshold("parallelism", 10.0)
 
-_THRESHOLD = re.compile(r"^(?P<metric>[a-z_]+):(?P<pct>\d+(\.\d+)?)%?$")
+_THRESHOLD = r"^(?P<metric>[a-z_]+):(?P<pct>\d+(\.\d+)?)%?$"
 
 
 def threshold(text: str) -> Threshold:
     """argparse type: ``METRIC:PCT%`` such as ``speedup:10%``."""
-    match = _THRESHOLD.match(text.strip())
+    match = re.match(_THRESHOLD, text.strip())
     if not match:
         raise argparse.ArgumentTypeError(
             f"expected METRIC:PERCENT such as speedup:10%, got {text!r}")
