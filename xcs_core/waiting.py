@@ -1,0 +1,183 @@
+"""Waiting on a scheduler: threads that need values, and async calls' failures.
+
+``Scheduler`` (``xcs_core.scheduler``) keeps the ready heap and runs nodes; this
+part of it is what other threads do while it works:
+
+* ``wait(node)`` blocks a thread until one node finishes, woken only by that
+  node (``_watched``); ``wait_many(nodes)`` until all of them finish, woken
+  once (``_groups`` count down); ``wait_all()`` until everything added has.
+  A pool worker that must wait runs queued work itself first (``_steal``), so
+  nested jitted calls never deadlock, even with one worker.
+* ``interrupt()`` cancels everything queued (Ctrl-C).
+* An async call's failure belongs to whoever awaits it (``defer``, ``own``);
+  ``when_done`` lets an event loop await a node without a thread.
+
+Every method here takes the scheduler's condition, ``cond``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xcs_core.batching import Request, run_request
+from xcs_core.nodes import DONE, FAILED, QUEUED, RUNNING, Cancelled, Node, in_worker
+
+__all__ = ["Waiting"]
+
+_NEVER = float("inf")  # ``failed_seq`` while nothing failed
+
+
+class Waiting:
+    """Waiting and failure ownership, mixed into ``Scheduler`` (see module doc)."""
+
+    # -- async calls: who owns a failure ------------------------------------------
+    def defer(self, node: Node) -> None:
+        """``node`` is an async call: its failure is nobody's until it is awaited."""
+        self._deferred[node] = None
+
+    def own(self, node: Node, position: float) -> None:
+        """``node`` was awaited at ``position`` in program order (between two calls):
+        from there, its failure is the program's, as the exception of an awaited
+        coroutine is."""
+        with self.cond:
+            if self._deferred.get(node, 0) is not None:
+                return  # not an async call, or owned already
+            self._deferred[node] = position
+            if node.state == FAILED and not isinstance(node.exc, Cancelled):
+                self.failed_seq = min(self.failed_seq, position)
+                self.failures.append(node)
+                self._failed_since_notify = True
+                self._notify_locked()
+
+    def when_done(self, node: Node, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once ``node`` has finished (at once if it has); it runs
+        under the scheduler's lock, so it must only hand over (``call_soon_threadsafe``)."""
+        with self.cond:
+            if node.state < DONE:
+                self._callbacks.setdefault(node, []).append(callback)
+                return
+        callback()
+
+    def _call_back_locked(self, node: Node) -> None:
+        for callback in self._callbacks.pop(node, ()):
+            callback()
+
+    # -- waiting ----------------------------------------------------------------
+    def wait(self, node: Node) -> None:
+        """Block until ``node`` finishes; a pool worker runs queued nodes itself."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
+        if in_worker():
+            self._steal(node)
+        with self.cond:
+            if node.state >= DONE:
+                return
+            self._watched[node] = self._watched.get(node, 0) + 1
+            try:
+                while node.state < DONE:
+                    self.cond.wait()
+            finally:
+                count = self._watched.pop(node)
+                if count > 1:
+                    self._watched[node] = count - 1
+
+    def wait_many(self, nodes: list[Node]) -> None:
+        """Block until every one of ``nodes`` finishes (or something fails), woken once
+        rather than once per node; a pool worker runs queued ones itself."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
+        if in_worker():
+            for node in nodes:
+                self._steal(node)
+        with self.cond:
+            pending = [node for node in nodes if node.state < DONE]
+            if not pending:
+                return
+            group = [len(pending)]
+            for node in pending:
+                self._groups.setdefault(node, []).append(group)
+            try:
+                while group[0] > 0 and self.failed_seq == _NEVER:
+                    self.cond.wait()
+            finally:
+                for node in pending:  # those that did not finish (a failure woke it)
+                    groups = self._groups.get(node)
+                    if groups is not None:
+                        groups[:] = [g for g in groups if g is not group]
+                        if not groups:
+                            del self._groups[node]
+
+    def _count_down_locked(self, node: Node) -> None:
+        for group in self._groups.pop(node, ()):
+            group[0] -= 1
+            if group[0] == 0:
+                self._group_done = True
+
+    def _cut_window(self) -> None:
+        """Someone waits: the calls the jitted code made to batched ops are sent now."""
+        with self.cond:
+            self._batcher.cut_window()
+            self._pump_locked()
+        self._start_ready()
+
+    def _steal(self, node: Node) -> None:
+        for dep in node.inputs:
+            if dep.state < DONE and dep.sched is not None:
+                dep.sched._steal(dep)
+        node = node.request or node  # a call sent in a request: run the request
+        with self.cond:
+            if node.state == QUEUED:
+                node.state = RUNNING
+            elif self._submitted.pop(id(node), None) is None:
+                return  # running elsewhere, or done
+            # else: handed to the pool but not started (the pool may be this thread)
+        if type(node) is Request:
+            run_request(self, node, dispatched=False)
+        else:
+            self._finish(node, *self._execute(node))
+
+    def interrupt(self) -> None:
+        """Stop starting work (Ctrl-C): every queued and future node is cancelled; calls
+        already running finish on their own threads, and nobody waits for them.
+
+        Best effort: if the interrupt landed while this thread held the lock (between
+        acquiring it and entering the ``with`` block), nothing is cancelled, and the
+        interrupt still reaches the caller."""
+        if not self.cond.acquire(timeout=1.0):
+            return
+        try:
+            self._cancel_all_locked()
+        finally:
+            self.cond.release()
+
+    def _cancel_all_locked(self) -> None:
+        self.failed_seq = -1
+        for _, _, node in self._heap:
+            if node.state == QUEUED:
+                self._fail_locked(node, Cancelled())
+        self._heap.clear()
+        for node in self._submitted.values():  # handed to the pool, not started
+            self._fail_locked(node, Cancelled())
+        self._submitted.clear()
+        self.cond.notify_all()
+
+    def wait_all(self) -> None:
+        """Block until every node added so far has finished (or was cancelled)."""
+        if self._batcher is not None and self._batcher.window:
+            self._cut_window()
+        if in_worker():
+            while True:
+                with self.cond:
+                    queued = [n for _, _, n in self._heap if n.state == QUEUED]
+                    queued += self._submitted.values()
+                if not queued:
+                    break
+                for node in queued:
+                    self._steal(node)
+        with self.cond:
+            self._waiting_all += 1
+            try:
+                while self.unfinished > 0:
+                    self.cond.wait()
+            finally:
+                self._waiting_all -= 1
