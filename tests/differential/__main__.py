@@ -1,7 +1,8 @@
 """A census of differences between plain Python and ``@xcs.jit`` over many programs.
 
     python -m tests.differential --programs 1000 [--start 0] [--jobs 2] [--shrink]
-        [--python /path/to/python] [--timeout 5] [--json out.json]
+        [--python /path/to/python] [--timeout 5] [--json out.json] [--async-only]
+        [--only TEMPLATE] [--lenient]
 
 Each difference is grouped by its cause (the first observable that differs, with the jit
 side's exception normalised); with ``--shrink`` one program per cause is reduced to the
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--timeout", type=float, default=None, help="seconds per jitted run")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--async-only", action="store_true", help="only async programs")
+    ap.add_argument("--only", default=None, help="force this template into every program")
     ap.add_argument("--lenient", action="store_true",
                     help="tolerate what the test tolerates after an uncaught failure "
                          "(default: report it, under its own cause)")
@@ -47,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not seeds:
                     return
                 seed = seeds.pop(0)
-            report = runner.check(generate(seed), timeout=args.timeout, strict=not args.lenient)
+            prog = generate(seed, is_async=True if args.async_only else None, only=args.only)
+            report = runner.check(prog, timeout=args.timeout, strict=not args.lenient)
             with lock:
                 reports[seed] = report
 

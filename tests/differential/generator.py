@@ -14,8 +14,14 @@ Variables have kinds, so templates compose: ``text`` (a str), ``texts`` (a list 
 Helpers are module-level functions and classes (``HELPERS``), compiled by xcs when the program
 calls them: some call themselves or each other by name, or name their own class, so that a
 helper the engine cannot compile (and runs as plain Python) is seen by the harness.
-``PENDING_TEMPLATES`` expose a known engine difference and join the rotation only with
-``XCS_DIFF_PENDING=1``.
+``PENDING_TEMPLATES`` (and ``ASYNC_PENDING_TEMPLATES``, for async programs) expose a known
+engine difference and join the rotation only with ``XCS_DIFF_PENDING=1``.
+
+Async templates exercise what asyncio does with an op call (a coroutine to it): failures that
+belong to whoever awaits them (``gather(..., return_exceptions=True)``, ``try`` around
+``await``), ``create_task``/``ensure_future``/``wait_for``/``as_completed``/``TaskGroup`` (guarded
+inside the program: Python 3.10 has none), calls awaited later, a task awaited twice, and pure
+calls never awaited (``aspare``; never an effect: plain Python never runs those, xcs does).
 """
 
 from __future__ import annotations
@@ -430,6 +436,18 @@ async def tree_llm(items, depth):
     left, right = await asyncio.gather(tree_llm(items[:mid], depth - 1),
                                        tree_llm(items[mid:], depth - 1))
     return left + right
+''',
+    "shout_risky": '''
+async def shout_risky(text):
+    said = await arisky(text)
+    return said.upper()
+''',
+    "guarded": '''
+async def guarded(text):
+    try:
+        return await arisky(text)
+    except ValueError as exc:  # not logged: plain Python runs these in completion order
+        return f"guarded: {exc}"
 ''',
     "ping_pong": '''
 async def ping(k, text):
@@ -1609,6 +1627,240 @@ def a_gather_recursive(g: Gen) -> bool:
     return True
 
 
+# -- async: failures that belong to whoever awaits, asyncio APIs over op calls ------------
+def a_gather_return_exceptions(g: Gen) -> bool:
+    """``gather(..., return_exceptions=True)``: each failed call's exception in its place."""
+    v, w, t = g.new("results"), g.new("texts"), g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        code, name, helpers = ("$v = await asyncio.gather(*[arisky(m + $t) for m in models], "
+                               "return_exceptions=True)"), "gather(return_exceptions) over ops", ()
+    elif choice == 1:
+        code, name, helpers = ("$v = await asyncio.gather(*(shout_risky(m + $t) for m in models),"
+                               " return_exceptions=True)",
+                               "gather(return_exceptions) over coroutines awaiting failing ops",
+                               ("shout_risky",))
+    elif choice == 2:
+        code, name, helpers = ("$v = await asyncio.gather(allm($t), arisky($t), "
+                               'shout_risky($t + "!"), amaybe($t), arisky(models[-1]), '
+                               "return_exceptions=True)",
+                               "gather(return_exceptions) over ops and coroutines mixed",
+                               ("shout_risky",))
+    else:
+        code, name, helpers = ("$v = await asyncio.gather(*[guarded(m + $t) for m in models], "
+                               "arisky($t), return_exceptions=True)",
+                               "gather(return_exceptions) over coroutines catching ValueError",
+                               ("guarded",))
+    code += ('\n$w = [r if isinstance(r, str) else f"{type(r).__name__}: {r}" if '
+             'isinstance(r, Exception) else repr(r) for r in $v]')
+    g.add(name, code, [(v, "any"), (w, "texts")], helpers, v=v, w=w, t=t)
+    return True
+
+
+def a_gather_fail_caught(g: Gen) -> bool:
+    """``gather`` without return_exceptions, a call fails, the caller's try catches it.  The
+    siblings of a failed call go on running in plain Python: the sleep lets them finish."""
+    v, t = g.new("texts"), g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:  # one call may fail: which exception is deterministic
+        g.add("gather with one failing op in try/except",
+              "try:\n    $v = list(await asyncio.gather(allm($t), arisky($t + \"?\"), "
+              "allm($t, model=\"m2\")))\nexcept ValueError as exc:\n"
+              '    LOG.append(("gather ValueError", str(exc)))\n    $v = ["recovered"]\n'
+              'except KeyError as exc:\n    LOG.append(("gather KeyError", str(exc)))\n'
+              '    $v = ["missing"]\nawait asyncio.sleep(0.01)', [(v, "texts")], v=v, t=t)
+    elif choice == 1:  # several may fail: which one plain Python raises depends on timing
+        g.add("gather with several failing ops in try/except",
+              "try:\n    $v = list(await asyncio.gather(*[arisky(m + $t) for m in models]))\n"
+              'except (ValueError, KeyError):\n    LOG.append("gather failed")\n    $v = []\n'
+              "else:\n    LOG.append(\"gather ok\")\nawait asyncio.sleep(0.01)",
+              [(v, "texts")], v=v, t=t)
+    else:
+        g.add("gather over coroutines, one awaiting a failing op, in try/except",
+              "try:\n    $v = list(await asyncio.gather(allm($t), shout_risky($t)))\n"
+              "except (ValueError, KeyError) as exc:\n"
+              '    LOG.append(("helper failed", type(exc).__name__, str(exc)))\n'
+              '    $v = [type(exc).__name__]\nawait asyncio.sleep(0.01)', [(v, "texts")],
+              ["shout_risky"], v=v, t=t)
+    return True
+
+
+def a_create_task(g: Gen) -> bool:
+    """``create_task``/``ensure_future`` of op calls, awaited in order or reversed."""
+    v, tk, t = g.new("texts"), g.new("tasks"), g.pick("text")
+    make = g.rng.choice(["asyncio.create_task", "asyncio.ensure_future"])
+    order = g.rng.choice(["$tk", "reversed($tk)"])
+    if g.rng.random() < 0.6:
+        g.add(f"{make} of op calls awaited {'reversed' if 'rev' in order else 'in order'}",
+              f"$tk = [{make}(allm($t, model=m)) for m in models]\n"
+              f"$v = [await x for x in {order}]", [(v, "texts")], v=v, tk=tk, t=t)
+    else:  # tasks made inside the try body that awaits them
+        g.add(f"{make} of a failing op call in the try that awaits it, in a loop",
+              f"$v = []\nfor m in models:\n    try:\n        x = {make}(arisky(m + $t))\n"
+              "        $v.append(await x)\n    except (ValueError, KeyError) as exc:\n"
+              "        $v.append(f\"{type(exc).__name__}: {exc}\")", [(v, "texts")],
+              v=v, tk=tk, t=t)
+    return True
+
+
+def a_task_fail_caught(g: Gen) -> bool:
+    """Futures of failing op calls made outside the ``try`` (or ``gather(return_exceptions)``)
+    that awaits them: ``create_task``, ``ensure_future``, ``as_completed``, ``asyncio.wait``.
+    PENDING: such a task's await does not wait, so it ends with the stand-in, and the
+    failure escapes the ``except`` (the jitted program raises it)."""
+    v, w, tk, t = g.new("texts"), g.new("text"), g.new("tasks"), g.pick("text")
+    make = g.rng.choice(["asyncio.create_task", "asyncio.ensure_future"])
+    order = g.rng.choice(["$tk", "reversed($tk)"])
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        g.add(f"{make} of failing op calls, each await in try",
+              f"$tk = [{make}(arisky(m + $t)) for m in models]\n$v = []\n"
+              f"for x in {order}:\n    try:\n        $v.append(await x)\n"
+              "    except (ValueError, KeyError) as exc:\n"
+              "        $v.append(f\"{type(exc).__name__}: {exc}\")", [(v, "texts")],
+              v=v, tk=tk, t=t)
+    elif choice == 1:
+        g.add("a failing task awaited twice",
+              f"$tk = {make}(arisky($t))\n"
+              "try:\n    $w = await $tk\nexcept (ValueError, KeyError) as exc:\n"
+              '    $w = f"first {type(exc).__name__}: {exc}"\n'
+              "try:\n    $w += await $tk\nexcept (ValueError, KeyError) as exc:\n"
+              '    $w += f" again {type(exc).__name__}: {exc}"', [(w, "text")],
+              w=w, tk=tk, t=t)
+    elif choice == 2:
+        g.add(f"gather(return_exceptions) over {make} of failing op calls",
+              f"$tk = [{make}(arisky(m + $t)) for m in models]\n"
+              "$v = [r if isinstance(r, str) else repr(r) for r in "
+              "await asyncio.gather(*$tk, return_exceptions=True)]", [(v, "texts")],
+              v=v, tk=tk, t=t)
+    elif choice == 3:
+        g.add("asyncio.as_completed over failing op calls, each await in try, sorted",
+              "$v = []\nfor fut in asyncio.as_completed([arisky(m + $t) for m in models]):\n"
+              "    try:\n        $v.append(await fut)\n"
+              "    except (ValueError, KeyError) as exc:\n        $v.append(repr(exc))\n"
+              "$v = sorted($v)", [(v, "texts")], v=v, t=t)
+    else:
+        g.add("asyncio.wait over tasks of failing op calls, then .exception()",
+              f"$tk = [{make}(arisky(m + $t)) for m in models]\n"
+              "await asyncio.wait($tk)\n"
+              "$v = [repr(x.exception()) if x.exception() else x.result() for x in $tk]",
+              [(v, "texts")], v=v, tk=tk, t=t)
+    return True
+
+
+def a_wait_for(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("asyncio.wait_for(op call)", "$v = await asyncio.wait_for(allm($t), timeout=5)",
+              [(v, "text")], v=v, t=t)
+    elif choice == 1:
+        g.add("asyncio.wait_for(failing op call) in try",
+              "try:\n    $v = await asyncio.wait_for(arisky($t), timeout=5)\n"
+              'except ValueError as exc:\n    LOG.append(("wait_for", str(exc)))\n'
+              '    $v = "timely"\nexcept KeyError:\n    $v = "keyless"', [(v, "text")],
+              v=v, t=t)
+    else:
+        g.add("asyncio.wait_for(coroutine awaiting a failing op), uncaught",
+              "$v = await asyncio.wait_for(shout_risky($t), 5)", [(v, "text")],
+              ["shout_risky"], v=v, t=t)
+    return True
+
+
+def a_as_completed(g: Gen) -> bool:
+    v, ts = g.new("texts"), g.pick("texts")
+    if g.rng.random() < 0.5:
+        g.add("asyncio.as_completed over op calls, sorted",
+              "$v = []\nfor fut in asyncio.as_completed([allm(x) for x in $ts]):\n"
+              "    $v.append(await fut)\n$v = sorted($v)", [(v, "texts")], v=v, ts=ts)
+    else:
+        v = g.new("opts")
+        g.add("asyncio.as_completed over ops and coroutines, sorted",
+              "$v = sorted([await fut for fut in asyncio.as_completed("
+              "[amaybe(x) for x in $ts] + [run_llm(\"m1\", x) for x in $ts], timeout=5)], "
+              "key=str)", [(v, "opts")], ["run_llm"], v=v, ts=ts)
+    return True
+
+
+def a_task_group(g: Gen) -> bool:
+    """``TaskGroup.create_task`` of op calls (guarded: 3.10 has no TaskGroup)."""
+    v, tk, t = g.new("texts"), g.new("tasks"), g.pick("text")
+    call = g.rng.choice(["allm($t, model=m)", "run_llm(m, $t)"])
+    g.add("TaskGroup.create_task of op calls" if "allm" in call else
+          "TaskGroup.create_task of coroutines",
+          'if hasattr(asyncio, "TaskGroup"):\n    async with asyncio.TaskGroup() as tg:\n'
+          f"        $tk = [tg.create_task({call}) for m in models]\n"
+          "    $v = [x.result() for x in $tk]\nelse:\n"
+          f"    $v = list(await asyncio.gather(*[{call} for m in models]))",
+          [(v, "texts")], ["run_llm"] if "run_llm" in call else [], v=v, tk=tk, t=t)
+    return True
+
+
+def a_await_later(g: Gen) -> bool:
+    """An op call made first, awaited only after other calls were awaited."""
+    c, v, a, t = g.new("call"), g.new("text"), g.new("text"), g.pick("text")
+    if g.rng.random() < 0.5:
+        g.add("op call awaited later",
+              "$c = allm($t)\n"
+              'LOG.append(("is coroutine", asyncio.iscoroutine($c)))\n'
+              '$a = await allm($t + "!", model="m2")\n$v = (await $c) + " / " + $a',
+              [(a, "text"), (v, "text")], c=c, v=v, a=a, t=t)
+    else:
+        g.add("failing op call awaited later, in try",
+              "$c = arisky($t)\n$a = await allm($t + \"!\")\ntry:\n    $v = await $c\n"
+              "except (ValueError, KeyError) as exc:\n"
+              '    $v = f"later {type(exc).__name__}"', [(a, "text"), (v, "text")],
+              c=c, v=v, a=a, t=t)
+    return True
+
+
+def a_never_awaited(g: Gen) -> bool:
+    """A pure call that fails on some inputs, made and never awaited: its failure is nobody's.
+    (No effect calls: plain Python never runs them, xcs does.)"""
+    v, t = g.new("text"), g.pick("text")
+    if g.rng.random() < 0.5:
+        code = "aspare($t)\n$v = await allm($t)"
+    else:
+        code = "spare = [aspare(m + $t) for m in models]\n$v = await allm(f\"{len(spare)} {$t}\")"
+    g.add("failing op call never awaited", code, [(v, "text")], v=v, t=t)
+    return True
+
+
+def a_try_loop(g: Gen) -> bool:
+    """``try: await op(x) except ValueError`` in a loop (a KeyError may escape)."""
+    v, ts = g.new("opts"), g.pick("texts")
+    tail = g.rng.choice([
+        ('    $v.append(None)', "append None"),
+        ('    continue', "continue"),
+        ('    break', "break"),
+    ])
+    caught = g.rng.choice(["ValueError", "ValueError", "(ValueError, KeyError)"])
+    g.add(f"try/except {caught} around await in a loop ({tail[1]})",
+          "$v = []\nfor x in $ts:\n    try:\n        r = await arisky(x)\n"
+          f"    except {caught} as exc:\n"
+          '        LOG.append(("loop ValueError", str(exc)))\n'
+          f"    {tail[0]}\n    else:\n        $v.append(r)", [(v, "opts")], v=v, ts=ts)
+    return True
+
+
+def a_await_twice(g: Gen) -> bool:
+    v, w, tk, t = g.new("text"), g.new("text"), g.new("task"), g.pick("text")
+    if g.rng.random() < 0.5:
+        g.add("a task awaited twice",
+              "$tk = asyncio.create_task(allm($t))\n$v = await $tk\n$w = await $tk\n"
+              'LOG.append(("same", $v == $w))', [(v, "text"), (w, "text")],
+              v=v, w=w, tk=tk, t=t)
+    else:  # made in the try body: the await waits there
+        g.add("a failing task made in a try, awaited twice",
+              "try:\n    $tk = asyncio.create_task(arisky($t))\n    $v = await $tk\n"
+              "except (ValueError, KeyError) as exc:\n"
+              '    $v = f"first {type(exc).__name__}: {exc}"\n'
+              "try:\n    $w = await $tk\nexcept (ValueError, KeyError) as exc:\n"
+              '    $w = f"again {type(exc).__name__}: {exc}"', [(v, "text"), (w, "text")],
+              v=v, w=w, tk=tk, t=t)
+    return True
+
+
 SYNC_TEMPLATES = [
     (t_llm, 4), (t_fanout, 4), (t_scores, 2), (t_json_loads, 2), (t_json_dumps, 2),
     (t_safe_parse, 1), (t_re, 2), (t_join, 2), (t_format, 2), (t_is_none, 3), (t_get_none, 2),
@@ -1628,13 +1880,18 @@ SYNC_TEMPLATES = [
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
     (a_first_present, 1), (a_try_await, 1), (a_debate, 1), (a_gather_recursive, 2),
+    (a_gather_return_exceptions, 2), (a_gather_fail_caught, 2), (a_create_task, 2),
+    (a_wait_for, 1), (a_as_completed, 1), (a_task_group, 1), (a_await_later, 1),
+    (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a
 # census or to check a fix.  Move a template up into SYNC_TEMPLATES once it passes.
 PENDING_TEMPLATES: list = []
+ASYNC_PENDING_TEMPLATES: list = [(a_task_fail_caught, 2)]  # the same, for async programs
 if os.environ.get("XCS_DIFF_PENDING", "") not in ("", "0"):
     SYNC_TEMPLATES = SYNC_TEMPLATES + PENDING_TEMPLATES
+    ASYNC_TEMPLATES = ASYNC_TEMPLATES + ASYNC_PENDING_TEMPLATES
 TEMPLATE_NAMES = sorted(t.__name__ for t, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES)
 
 
@@ -1657,6 +1914,7 @@ def generate(seed: int, is_async: bool | None = None, only: str | None = None) -
     funcs, weights = zip(*pool)
     size = rng.randint(3, 9)
     forced = [f for f, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES + PENDING_TEMPLATES
+              + ASYNC_PENDING_TEMPLATES
               if f.__name__ == only]
     attempts = 0
     while len(g.stmts) < size and attempts < 100:

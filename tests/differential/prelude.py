@@ -8,6 +8,8 @@ Each leaf call first sleeps 0-2 ms (random jitter, so completion orders vary), t
 its arguments into ``CALLS`` (what it saw, read as late as possible, so a caller that mutates an
 argument after the call is caught), then computes a result that depends only on what it saw.
 Effect calls also append ``(tag, value)`` to ``EFFECTS`` in the order they ran.
+``risky`` and ``arisky`` fail on some inputs (``ValueError`` or ``KeyError``, by a hash of what
+they saw); ``aspare`` is for calls that are never awaited and records nothing.
 """
 
 PRELUDE = '''\
@@ -177,6 +179,30 @@ async def amaybe(text):
     await asyncio.sleep(delay)
     (text,), _ = _saw("amaybe", (text,), {})
     return None if _h(text) % 3 == 0 else f"{text}".lower()
+
+
+@xcs.op
+async def arisky(text):
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+    (text,), _ = _saw("arisky", (text,), {})
+    k = _h(text) % 5
+    if k == 0:
+        raise ValueError(f"arisky rejected {text!r}")
+    if k == 1:
+        raise KeyError(f"arisky has no {text!r}")
+    return f"{text}"[::-1]
+
+
+@xcs.op
+async def aspare(text):
+    # called and never awaited: plain Python never runs it, xcs does (a documented
+    # difference), so it records nothing; it fails on some inputs, and nobody sees that
+    await asyncio.sleep(0)
+    if _h(text) % 2 == 0:
+        raise ValueError(f"aspare rejected {text!r}")
+    return f"{text}"
 
 
 STATE = ("LOG", "NOTES", "TALLY", "MEMO", "COUNT", "BOARD", "EFFECTS")
