@@ -245,3 +245,21 @@ async def _an_op_call():
     is_coroutine = asyncio.iscoroutine(call)
     await call
     return is_coroutine
+
+
+async def tasks_made_outside_the_try(models):
+    tasks = [asyncio.create_task(reply(m)) for m in models]
+    out = []
+    for task in tasks:
+        try:
+            out.append(await task)
+        except ValueError as exc:
+            out.append(f"caught {exc}")
+    return out
+
+
+def test_a_task_of_a_failing_op_call_raises_where_the_task_is_awaited():
+    models = ["a", "down", "c"]
+    plain = asyncio.run(tasks_made_outside_the_try(models))
+    assert plain == ["a", "caught down is down", "c"]
+    assert asyncio.run(xcs.jit(tasks_made_outside_the_try, executor="asyncio")(models)) == plain

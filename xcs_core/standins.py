@@ -124,17 +124,18 @@ class _Runtime:
             return self.force(proxy, "await")
         return proxy
 
-    def await_pending(self, proxy: Traced) -> Any:
+    def await_pending(self, proxy: Traced, exactly: bool = False) -> Any:
         """``await`` of a dispatched async call (a generator: ``yield from`` it).
 
-        Inside a ``try``/``with`` body, or a task of ``gather(return_exceptions=True)``
+        ``exactly`` (a task drives the call: ``create_task``, ``ensure_future``), or
+        inside a ``try``/``with`` body or a task of ``gather(return_exceptions=True)``
         (``intrinsics.guarded``), the await waits, on the event loop, and raises the
         call's exception right there.  Elsewhere it does not wait: the call's failure
         becomes the program's from this point (later calls are cancelled, the boundary
         raises it) and its stand-in is returned."""
         node = proxy._xcs_node
         ctx = current()
-        if intrinsics.guarded() or ctx is None or not ctx.owns(proxy):
+        if exactly or intrinsics.guarded() or ctx is None or not ctx.owns(proxy):
             return (yield from _exactly(node))
         node.sched.own(node, ctx.count - 0.5)
         return self.await_value(proxy)

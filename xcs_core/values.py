@@ -38,7 +38,7 @@ class Runtime(Protocol):
     def mutate(self, fn: Any, label: str, args: tuple) -> Any: ...
     def iterate(self, proxy: Traced) -> Any: ...
     def await_value(self, proxy: Traced) -> Any: ...
-    def await_pending(self, proxy: Traced) -> Any: ...
+    def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
 
 
 _RT: Runtime | None = None
@@ -236,7 +236,9 @@ class Pending(Ready):
     """What a dispatched async call gives in a coroutine: its stand-in, whose failure
     belongs to whoever awaits it (as a coroutine's exception does in plain Python).
     Awaiting it is ``Runtime.await_pending``.  It is a coroutine to asyncio
-    (``create_task``, ``TaskGroup``, ``iscoroutine``), as the call's coroutine would be."""
+    (``create_task``, ``TaskGroup``, ``iscoroutine``), as the call's coroutine would be;
+    a task driving it (``send``) waits for the call and ends with its exception, so
+    whoever awaits the task gets it, as in plain Python."""
 
     __slots__ = ("_steps",)
 
@@ -248,12 +250,12 @@ class Pending(Ready):
 
     def send(self, value: Any) -> Any:
         if self._steps is None:
-            self._steps = self.__await__()
+            self._steps = _RT.await_pending(self.value, exactly=True)
         return self._steps.send(value)
 
     def throw(self, *exc: Any) -> Any:
         if self._steps is None:
-            self._steps = self.__await__()
+            self._steps = _RT.await_pending(self.value, exactly=True)
         return self._steps.throw(*exc)
 
     def close(self) -> None:
