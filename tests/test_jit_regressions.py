@@ -883,3 +883,29 @@ def test_shrunk_program_matches_plain_python(runner, name):
     prog = dataclasses.replace(Program.from_body(body, args, name), seed=seed)
     report = runner.check(prog, tries=3, timeout=10)
     assert report.diff is None, report.explain()
+
+
+def _depth(items):
+    return 0 if not items else 1 + _depth(items[1:])
+
+
+async def _deep_async(n):
+    await asyncio.sleep(0)
+    return _depth(list(range(n)))
+
+
+def _deep_sync(n):
+    return _depth(list(range(n)))
+
+
+@pytest.mark.parametrize("program", [_deep_sync, _deep_async], ids=["sync", "async"])
+def test_the_first_run_recurses_as_deep_as_plain_python(program):
+    """900 levels under the default limit of 1000: the first run times calls (to name slow
+    ones) without a frame per level of recursion, on every Python version."""
+    import warnings
+
+    jitted = xcs.jit(program, executor="asyncio")  # a fresh function: its first run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xcs.XcsWarning)  # "made no leaf call"
+        out = asyncio.run(jitted(900)) if program is _deep_async else jitted(900)
+    assert out == 900

@@ -194,8 +194,8 @@ def _extra(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
             return op.__xcs_dispatch__(ctx, args if owner is None else (owner, *args), kwargs)
     kind = type(fn)
     handler = _HANDLERS.get(kind) or _handler_for(kind)
-    if ctx.watch is None or handler is _dispatch:
-        return handler(ctx, fn, args, kwargs)
+    if ctx.watch is None or handler is _dispatch or ctx.watch.depth >= _WATCHED_DEPTH:
+        return handler(ctx, fn, args, kwargs)  # deep calls are their callers' time
     frame = sys._getframe(2)
     site = (frame.f_code.co_filename, frame.f_lineno)
     if kind is _FUNCTION:  # the user's function: its twin is what runs (one frame less)
@@ -203,6 +203,11 @@ def _extra(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
         if found != twins.FOREIGN:
             return ctx.watch.timed(fn, site, target, *args, **kwargs)
     return ctx.watch.timed(fn, site, handler, ctx, fn, args, kwargs)
+
+
+#: How deep the first run's watch times nested calls: deeper ones (recursion) count in
+#: the time of the call they are made in, and cost no frames for timing.
+_WATCHED_DEPTH = 16
 
 
 def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:

@@ -178,6 +178,11 @@ class Watch:
                                      for column in zip(*samples))
             self._stack.pop()
 
+    @property
+    def depth(self) -> int:
+        """How many timed calls are running, one inside the other."""
+        return len(self._stack)
+
     def slowest(self, limit: int = 3, wall: float | None = None,
                 min_share: float = 0.05) -> list[SlowCall]:
         """The calls worth making leaves, slowest first, with their share of ``wall``
