@@ -123,16 +123,21 @@ def maybe(text):
     return None if _h(text) % 3 == 0 else f"{text}".upper()
 
 
+def _risky(name, text, missing):
+    """What ``risky`` and ``arisky`` do with ``text``: fail on some inputs, else reverse it."""
+    (text,), _ = _saw(name, (text,), {})
+    k = _h(text) % 5
+    if k == 0:
+        raise ValueError(f"{name} rejected {text!r}")
+    if k == 1:
+        raise KeyError(f"{missing} {text!r}")
+    return f"{text}"[::-1]
+
+
 @xcs.op
 def risky(text):
     _jitter()
-    (text,), _ = _saw("risky", (text,), {})
-    k = _h(text) % 5
-    if k == 0:
-        raise ValueError(f"risky rejected {text!r}")
-    if k == 1:
-        raise KeyError(f"no entry for {text!r}")
-    return f"{text}"[::-1]
+    return _risky("risky", text, "no entry for")
 
 
 @xcs.op
@@ -186,13 +191,7 @@ async def arisky(text):
     with _LOCK:
         delay = _RNG.random() * 0.002
     await asyncio.sleep(delay)
-    (text,), _ = _saw("arisky", (text,), {})
-    k = _h(text) % 5
-    if k == 0:
-        raise ValueError(f"arisky rejected {text!r}")
-    if k == 1:
-        raise KeyError(f"arisky has no {text!r}")
-    return f"{text}"[::-1]
+    return _risky("arisky", text, "arisky has no")
 
 
 @xcs.op
