@@ -24,25 +24,17 @@ import importlib
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs more than this module
 if TYPE_CHECKING:
     from xcs_core.analysis import Analysis, analyze
-    from xcs_core.api import (
-        JitFunction,
-        LeafOp,
-        Operator,
-        XcsWarning,
-        execution,
-        jit,
-        op,
-        value,
-    )
+    from xcs_core.api import JitFunction, XcsWarning, execution, jit, value
     from xcs_core.batching import BatchFailure, BatchResultError
     from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
+    from xcs_core.ops import LeafOp, Operator, op
     from xcs_core.tracing import TraceResult, trace
 
 #: The module that defines each public name.
 _HOMES = {
     "Analysis": "analysis", "analyze": "analysis",
-    "JitFunction": "api", "LeafOp": "api", "Operator": "api", "XcsWarning": "api",
-    "execution": "api", "jit": "api", "op": "api", "value": "api",
+    "JitFunction": "api", "XcsWarning": "api", "execution": "api", "jit": "api", "value": "api",
+    "LeafOp": "ops", "Operator": "ops", "op": "ops",
     "BatchFailure": "batching", "BatchResultError": "batching",
     "ComputationGraph": "ir", "Operation": "ir", "OpKind": "ir", "ValueRef": "ir",
     "TraceResult": "tracing", "trace": "tracing",

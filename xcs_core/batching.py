@@ -164,7 +164,7 @@ def make_batch(op: str, single: Callable[..., Any], fn: Any, max_batch: Any) -> 
         raise ValueError(f"xcs.op {op}: max_batch must be a positive integer (the most calls "
                          f"one request may carry), got {max_batch!r}")
     if inspect.iscoroutinefunction(fn):
-        from xcs_core.api import CoroutineCall
+        from xcs_core.ops import CoroutineCall  # deferred: ops imports this module
 
         fn = CoroutineCall(fn)
     try:

@@ -83,7 +83,8 @@ class Leaves:
             return None
         op = self._ops.get(id(func))
         if op is None:
-            from xcs_core.api import op as make_op  # deferred: api imports this module
+            # deferred: ops imports runtime, which imports this module
+            from xcs_core.ops import op as make_op
 
             op = self._ops[id(func)] = make_op(func)
             self.keep.append(func)
