@@ -48,6 +48,7 @@ from xcs_core.nodes import (
 )
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Pending, Ready, Traced
+from xcs_core.waiting import NEVER
 
 __all__ = ["Context", "DeferredFailure", "current", "run", "settle"]
 
@@ -64,7 +65,6 @@ class _State(threading.local):
 
 _state = _State()
 RECORD, RUN = "record", "run"
-_NEVER = float("inf")  # ``Scheduler.failed_seq`` while no call has failed
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
 _UNCOMPILED = "called from code xcs did not compile: runs at once"
 _INLINE = "cheaper than a dispatch: runs inline"
@@ -130,7 +130,7 @@ class Context:
 
     def check_failed(self) -> None:
         """Stop user code once an earlier call has failed (plain Python would have)."""
-        if self.sched is not None and self.sched.failed_seq != float("inf"):
+        if self.sched is not None and self.sched.failed_seq != NEVER:
             raise DeferredFailure()
 
     def sync(self, node: Node, reason: str, frame: FrameType | None) -> None:
@@ -158,7 +158,7 @@ class Context:
             value = self._record_call(target, fn, args, kwargs, effect, compiled, frame)
             return Ready(value) if is_async else value
         sched = self.sched
-        if sched.failed_seq != _NEVER:  # an earlier call failed: stop, as plain Python would
+        if sched.failed_seq != NEVER:  # an earlier call failed: stop, as plain Python would
             raise DeferredFailure()
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
         if effect or not compiled or (intrinsics.guarded() and not is_async):

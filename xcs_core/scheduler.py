@@ -61,7 +61,7 @@ from xcs_core.nodes import (
     execute,
 )
 from xcs_core.optimize import BatchPlan
-from xcs_core.waiting import Waiting
+from xcs_core.waiting import NEVER, Waiting
 
 _PROPAGATION_LIMIT = 64  # how far a new node raises its ancestors' priorities
 __all__ = ["Scheduler"]
@@ -90,7 +90,7 @@ class Scheduler(Waiting):
         self._running = 0
         self._submitted: dict[int, Any] = {}  # handed to the pool, not started yet
         self.unfinished = 0
-        self.failed_seq: float = float("inf")
+        self.failed_seq: float = NEVER
         self.failures: list[Node] = []
         # async calls: None while nobody awaited them (a failure then is silent), else
         # the point in program order where they were awaited (see ``own``)

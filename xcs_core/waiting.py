@@ -22,9 +22,9 @@ from collections.abc import Callable
 from xcs_core.batching import Request, run_request
 from xcs_core.nodes import DONE, FAILED, QUEUED, RUNNING, Cancelled, Node, in_worker
 
-__all__ = ["Waiting"]
+__all__ = ["NEVER", "Waiting"]
 
-_NEVER = float("inf")  # ``failed_seq`` while nothing failed
+NEVER = float("inf")  # ``Scheduler.failed_seq`` while nothing has failed
 
 
 class Waiting:
@@ -97,7 +97,7 @@ class Waiting:
             for node in pending:
                 self._groups.setdefault(node, []).append(group)
             try:
-                while group[0] > 0 and self.failed_seq == _NEVER:
+                while group[0] > 0 and self.failed_seq == NEVER:
                     self.cond.wait()
             finally:
                 for node in pending:  # those that did not finish (a failure woke it)
