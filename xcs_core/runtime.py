@@ -160,11 +160,13 @@ class Context:
         sched = self.sched
         if sched.failed_seq != NEVER:  # an earlier call failed: stop, as plain Python would
             raise DeferredFailure()
-        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+        line = frame.f_lineno if frame is not None else 0
+        site = (frame.f_code.co_filename, line) if frame is not None else None
+        key = key or target
         if effect or not compiled or (intrinsics.guarded() and not is_async):
             reason = "effect" if effect else _UNCOMPILED if compiled is False else _GUARDED
             node = self._node(OpKind.CALL, target, fn, args, kwargs, site, effect)
-            node.key = key or target
+            node.key = key
             value = self._call_now(node, reason)
             return Ready(value) if is_async else value
         found: dict[int, Node] = {}
@@ -174,17 +176,17 @@ class Context:
             kwargs = walk.snapshot(kwargs, found)
         node = Node(self.count, OpKind.CALL, target, fn, args, kwargs,
                     list(found.values()) if found else None, site)
-        node.owner, node.key = self, key or target
+        node.owner, node.key = self, key
         self.count += 1
         if self.nodes is not None:
             self.nodes.append(node)
-        if cost.cheap(node.key) and all(d.state == DONE for d in node.inputs):
+        if cost.cheap(key) and all(d.state == DONE for d in node.inputs):
             value = self._call_now(node, _INLINE)
             return Ready(value) if is_async else value
         if self.check is not None:
             self.check(node)
         if frame is not None:
-            node.frame = (frame, frame.f_lasti, frame.f_lineno)
+            node.frame = (frame, frame.f_lasti, line)
         self.made_pending = True
         proxy = Traced(node)
         if not is_async:
