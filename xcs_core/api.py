@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from xcs_core import cost, intrinsics, runtime, standins, twins  # noqa: F401 - standins: installs
+from xcs_core import calls, cost, intrinsics, runtime, standins, twins  # noqa: F401 - standins: installs
 from xcs_core import values as values_module
 from xcs_core.errors import XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
@@ -260,4 +260,4 @@ def value(obj: Any) -> Any:
     return intrinsics.resolve_deep(obj, "xcs.value()")
 
 
-intrinsics.PASS_THROUGH.add(value)
+calls.PASS_THROUGH.add(value)

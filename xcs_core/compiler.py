@@ -11,7 +11,7 @@ code, and the compiler puts a small runtime helper there (``intrinsics``).
 ``rewrite.Transformer`` does the rewriting (its module has the table of what
 is rewritten to what).
 
-``intrinsics.call`` decides by the callee what happens to pending arguments
+``calls.call`` decides by the callee what happens to pending arguments
 (see its module).  Nothing here runs per call: a code object is compiled once,
 on first use, and cached; the user's functions that compiled code calls are
 compiled the same way, lazily, when first called from compiled code.

@@ -3,7 +3,7 @@
 Real code calls an LLM through an SDK (``client.complete(prompt)``), an HTTP
 library or a database driver: functions nobody decorates with ``@xcs.op``.
 Two things help here, both possible because the jitted code is compiled and
-every call it makes passes through ``intrinsics.call``:
+every call it makes passes through ``calls.call``:
 
 * ``Leaves`` (``xcs.jit(fn, leaves=[...])``): functions, bound methods, classes
   (any method of their instances) and module prefixes (``"httpx"``) whose calls,

@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from xcs_core import cost, intrinsics, runtime
+from xcs_core import calls, cost, runtime
 from xcs_core.batching import Batch, make_batch
 
 if TYPE_CHECKING:
@@ -197,6 +197,6 @@ class Operator:
                         f"{cls.__module__}.{cls.__qualname__}", compiled)
 
 
-intrinsics.install_leaf_op(LeafOp)
+calls.install_leaf_op(LeafOp)
 
 

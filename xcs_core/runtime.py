@@ -24,14 +24,13 @@ forces values, and why, is documented there and in ``docs/execution.md``.
 from __future__ import annotations
 
 import sys
-import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
 
-from xcs_core import cost, intrinsics, sites, twins, walk
+from xcs_core import calls, cost, intrinsics, sites, twins, walk  # noqa: F401 - calls: cells
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
 from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
@@ -59,11 +58,7 @@ def running_loop() -> Any:
     return None if asyncio is None else asyncio._get_running_loop()
 
 
-class _State(threading.local):
-    ctx: Context | None = None  # the current trace of this thread
-
-
-_state = _State()
+_state = intrinsics.STATE  # ``ctx``: the current trace of this thread
 RECORD, RUN = "record", "run"
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
 _UNCOMPILED = "called from code xcs did not compile: runs at once"
@@ -244,7 +239,6 @@ def _record(node: Node) -> Any:
     return value
 
 
-intrinsics.install(_state)
 
 
 def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:

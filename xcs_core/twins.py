@@ -1,6 +1,6 @@
 """Compiled twins of the user's functions: classified once per code object, bound once.
 
-``intrinsics.call`` asks ``target(fn)`` for every plain function it is given:
+``calls.call`` asks ``target(fn)`` for every plain function it is given:
 
 * ``COMPILED``: ``fn`` is already compiled code (a function, lambda or generator
   defined inside a compiled function): call it as it is;
@@ -26,7 +26,7 @@ __all__ = ["COMPILED", "FAST", "FOREIGN", "TWIN", "install", "target", "twin_of"
 COMPILED, TWIN, FOREIGN = range(3)
 _codes: dict[int, tuple[types.CodeType, int, Any]] = {}
 #: id(function) -> (weak reference, twin or ``None`` for "call it as it is"), for every
-#: function whose calls from compiled code need no more than that (read by intrinsics.call)
+#: function whose calls from compiled code need no more than that (read by calls.call)
 FAST: dict[int, tuple[weakref.ref, types.FunctionType | None]] = {}
 _cells: dict[str, Any] = {}  # the helpers' cells, bound by intrinsics
 
