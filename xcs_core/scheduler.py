@@ -311,10 +311,7 @@ class Scheduler(Waiting):
             node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
             if node.owner is None or node.owner.nodes is None:
                 node.inputs = []  # no graph wanted: let finished ancestors be freed
-            if self._callbacks:
-                self._call_back_locked(node)
-            if self._groups:
-                self._count_down_locked(node)
+            self._tell_waiters_locked(node)
         else:
             position = self._deferred.get(node, node.seq) if self._deferred else node.seq
             if position is not None:  # else: an async call nobody awaited yet
@@ -363,10 +360,7 @@ class Scheduler(Waiting):
                 self.failures.append(node)
             stack.extend(current.dependents)
             current.dependents, current.args, current.kwargs = [], (), {}
-            if self._callbacks:
-                self._call_back_locked(current)
-            if self._groups:
-                self._count_down_locked(current)
+            self._tell_waiters_locked(current)
 
     def batches(self) -> tuple[BatchPlan, ...]:
         """The batched requests this run sent, per op (calls and requests)."""

@@ -58,9 +58,17 @@ class Waiting:
                 return
         callback()
 
-    def _call_back_locked(self, node: Node) -> None:
-        for callback in self._callbacks.pop(node, ()):
-            callback()
+    def _tell_waiters_locked(self, node: Node) -> None:
+        """``node`` has finished (done or failed): run its ``when_done`` callbacks and count
+        it down in the ``wait_many`` groups that wait for it."""
+        if self._callbacks:
+            for callback in self._callbacks.pop(node, ()):
+                callback()
+        if self._groups:
+            for group in self._groups.pop(node, ()):
+                group[0] -= 1
+                if group[0] == 0:
+                    self._group_done = True
 
     # -- waiting ----------------------------------------------------------------
     def wait(self, node: Node) -> None:
@@ -106,12 +114,6 @@ class Waiting:
                         groups[:] = [g for g in groups if g is not group]
                         if not groups:
                             del self._groups[node]
-
-    def _count_down_locked(self, node: Node) -> None:
-        for group in self._groups.pop(node, ()):
-            group[0] -= 1
-            if group[0] == 0:
-                self._group_done = True
 
     def _cut_window(self) -> None:
         """Someone waits: the calls the jitted code made to batched ops are sent now."""
