@@ -73,10 +73,12 @@ from __future__ import annotations
 
 import heapq
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from xcs_core import cost
 from xcs_core.ir import OpKind
 from xcs_core.nodes import DONE, QUEUED, Cancelled, Node, begin, ended
 from xcs_core.optimize import BatchPlan
@@ -197,14 +199,16 @@ class Batcher:
         self.step: dict[int, list[Node]] = {}  # held calls a completion step made ready
         self.sent: dict[str, BatchPlan] = {}  # what was sent, per op (``Scheduler.batches``)
 
-    def hold(self, node: Node, batch: Batch, window: bool) -> None:
-        """Hold a ready call of a batched op; a full group is cut at once."""
+    def hold(self, node: Node, batch: Batch, window: bool) -> bool:
+        """Hold a ready call of a batched op; a full group is cut at once (True)."""
         groups = self.window if window else self.step
         group = groups.setdefault(id(batch), [])
         group.append(node)
-        if len(group) >= batch.max_batch:
-            del groups[id(batch)]
-            self._cut(group, batch)
+        if len(group) < batch.max_batch:
+            return False
+        del groups[id(batch)]
+        self._cut(group, batch)
+        return True
 
     def cut_window(self) -> None:
         """The jitted code waits (or ends): send what it made ready."""
@@ -228,7 +232,8 @@ class Batcher:
             request = Request(first.seq, OpKind.CALL, f"{batch.op} x{len(calls)}")
             request.batch, request.key, request.sched = batch, first.key, sched
             request.dependents, request.owner = calls, first.owner
-            request.height = max(call.height for call in calls)
+            # calls held as the jitted code made them carry no height of their own
+            request.height = max(max(call.height for call in calls), cost.estimate(first.key))
             for call in calls:
                 call.request = request
             request.state = QUEUED
@@ -263,7 +268,7 @@ def run_request(sched: Any, request: Request, dispatched: bool) -> Node | None:
             sent.append(node)
     if sent:
         outcomes += _send(sched, request, sent, items)
-    with sched.cond:
+    with sched.lock:
         request.state = DONE
         sched.unfinished -= 1
     first, *more = outcomes
@@ -285,13 +290,16 @@ def _send(sched: Any, request: Request, calls: list[Node], items: list[tuple]
         results = batch.results(value, len(items))
     except BaseException as exc:  # noqa: BLE001 - every call of the request fails with it
         error = exc
+    end = time.perf_counter()
     out: list[tuple[Node, Any, BaseException | None]] = []
     for i, node in enumerate(calls):
         result = None if error is not None else results[i]
         failed = error if error is not None else (
             result.error if isinstance(result, BatchFailure) else None)
-        ended(node, failed is not None)
+        node.end = end
         out.append((node, None, failed) if failed is not None else (node, result, None))
+    if error is None:  # one request, one duration: learned once, not once per call
+        cost.learn(calls[0].key, end - calls[0].start)
     return out
 
 

@@ -175,7 +175,7 @@ class Context:
         self.count += 1
         if self.nodes is not None:
             self.nodes.append(node)
-        if cost.cheap(key) and all(d.state == DONE for d in node.inputs):
+        if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
             value = self._call_now(node, _INLINE)
             return Ready(value) if is_async else value
         if self.check is not None:
@@ -184,12 +184,13 @@ class Context:
             node.frame = (frame, frame.f_lasti, line)
         self.made_pending = True
         proxy = Traced(node)
-        if not is_async:
+        if is_async:
+            sched.defer(node)  # its failure is its awaiter's (see ``_Runtime.await_pending``)
             sched.add(node)
-            return proxy
-        sched.defer(node)  # its failure is its awaiter's (see ``_Runtime.await_pending``)
-        sched.add(node)
-        return Pending(proxy)
+            return Pending(proxy)
+        if found or not sched.hold(node):  # a batched op's ready call goes to its window
+            sched.add(node)
+        return proxy
 
     def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,
                      effect: bool, compiled: bool, frame: FrameType | None) -> Any:

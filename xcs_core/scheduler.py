@@ -73,7 +73,9 @@ class Scheduler(Waiting):
                  around: Callable[[Node], Any] | None = None,
                  call: Callable[..., Any] = direct_call,
                  start: Callable[..., None] | None = None) -> None:
-        self.cond = threading.Condition(threading.Lock())
+        # ``with self.lock`` holds the condition's lock without a Python-level frame
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self._call = call  # where a leaf call's body runs (here, a process, a cluster)
         # start(coroutine_function, args, kwargs, done, node): begin an async call on an
         # event loop without holding a thread; done([(node, value, exc), ...]) is called on
@@ -108,7 +110,7 @@ class Scheduler(Waiting):
         """Register a new node; it starts once its inputs are done."""
         node.sched = self
         inline: list[Node] = []
-        with self.cond:
+        with self.lock:
             self.unfinished += 1
             node.height = _estimate(node)
             if node.inputs:
@@ -129,6 +131,28 @@ class Scheduler(Waiting):
             self._start_ready()
         if inline:
             self._run_inline(inline)
+
+    def hold(self, node: Node) -> bool:
+        """``add`` for a call without pending inputs, made by the jitted code, of an op
+        with a batch form: held in its window at once (its priority is the request's).
+        False, and nothing done, for any other op."""
+        batch = batch_of(node.fn)
+        if batch is None:
+            return False
+        node.sched = self
+        with self.lock:
+            self.unfinished += 1
+            if node.seq > self.failed_seq:
+                self._fail_locked(node, Cancelled())
+                return True
+            node.state = RUNNING
+            if self._batcher is None:
+                self._batcher = Batcher(self)
+            if self._batcher.hold(node, batch, True) and self._running < self.max_workers:
+                self._pump_locked()
+        if self._to_submit:
+            self._start_ready()
+        return True
 
     def _raise_heights(self, node: Node) -> None:
         stack, hops = [node], 0
@@ -205,7 +229,7 @@ class Scheduler(Waiting):
         node it has finished (its value is freed at its last use)."""
         node = self._submitted.pop(key, None)  # atomic: this or _steal wins
         if node is None:
-            with self.cond:
+            with self.lock:
                 self._running -= 1
                 self._pump_locked()
             self._start_ready()
@@ -267,7 +291,7 @@ class Scheduler(Waiting):
         """
         inline: list[Node] = []
         follow: Node | None = None
-        with self.cond:
+        with self.lock:
             self._record_locked(node, value, exc, inline)
             for other in more:
                 self._record_locked(*other, inline)
@@ -287,12 +311,12 @@ class Scheduler(Waiting):
         if inline:
             self._run_inline(inline, pump=pump and not dispatched)
             if dispatched:
-                with self.cond:
+                with self.lock:
                     follow = self._follow_locked()
                     self._pump_locked()
                 self._start_ready()
         if step and self._batcher is not None and self._batcher.step:
-            with self.cond:
+            with self.lock:
                 self._batcher.cut_step()
                 self._pump_locked()
             self._start_ready()
@@ -364,13 +388,13 @@ class Scheduler(Waiting):
 
     def batches(self) -> tuple[BatchPlan, ...]:
         """The batched requests this run sent, per op (calls and requests)."""
-        with self.cond:
+        with self.lock:
             return () if self._batcher is None else tuple(self._batcher.sent.values())
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
         if not self.failures:
             return None
-        with self.cond:
+        with self.lock:
             return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
                        default=None)

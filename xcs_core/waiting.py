@@ -39,7 +39,7 @@ class Waiting:
         """``node`` was awaited at ``position`` in program order (between two calls):
         from there, its failure is the program's, as the exception of an awaited
         coroutine is."""
-        with self.cond:
+        with self.lock:
             if self._deferred.get(node, 0) is not None:
                 return  # not an async call, or owned already
             self._deferred[node] = position
@@ -52,7 +52,7 @@ class Waiting:
     def when_done(self, node: Node, callback: Callable[[], None]) -> None:
         """Call ``callback`` once ``node`` has finished (at once if it has); it runs
         under the scheduler's lock, so it must only hand over (``call_soon_threadsafe``)."""
-        with self.cond:
+        with self.lock:
             if node.state < DONE:
                 self._callbacks.setdefault(node, []).append(callback)
                 return
@@ -77,7 +77,7 @@ class Waiting:
             self._cut_window()
         if in_worker():
             self._steal(node)
-        with self.cond:
+        with self.lock:
             if node.state >= DONE:
                 return
             self._watched[node] = self._watched.get(node, 0) + 1
@@ -97,7 +97,7 @@ class Waiting:
         if in_worker():
             for node in nodes:
                 self._steal(node)
-        with self.cond:
+        with self.lock:
             pending = [node for node in nodes if node.state < DONE]
             if not pending:
                 return
@@ -117,7 +117,7 @@ class Waiting:
 
     def _cut_window(self) -> None:
         """Someone waits: the calls the jitted code made to batched ops are sent now."""
-        with self.cond:
+        with self.lock:
             self._batcher.cut_window()
             self._pump_locked()
         self._start_ready()
@@ -127,7 +127,7 @@ class Waiting:
             if dep.state < DONE and dep.sched is not None:
                 dep.sched._steal(dep)
         node = node.request or node  # a call sent in a request: run the request
-        with self.cond:
+        with self.lock:
             if node.state == QUEUED:
                 node.state = RUNNING
             elif self._submitted.pop(id(node), None) is None:
@@ -169,14 +169,14 @@ class Waiting:
             self._cut_window()
         if in_worker():
             while True:
-                with self.cond:
+                with self.lock:
                     queued = [n for _, _, n in self._heap if n.state == QUEUED]
                     queued += self._submitted.values()
                 if not queued:
                     break
                 for node in queued:
                     self._steal(node)
-        with self.cond:
+        with self.lock:
             self._waiting_all += 1
             try:
                 while self.unfinished > 0:

@@ -87,7 +87,12 @@ def _sequence(obj: list, out: list, leaf: Callable[[Traced], Any], mode: int,
               seen: dict[int, Any]) -> list:
     seen[id(obj)] = out
     for i, item in enumerate(obj):
-        if type(item) not in ATOMS:
+        kind = type(item)
+        if kind is Traced:  # the common case (a list of results), without a frame
+            new = leaf(item)
+            if new is not item:
+                out[i] = new
+        elif kind not in ATOMS:
             new = walk(item, leaf, mode, seen)
             if new is not item:
                 out[i] = new
