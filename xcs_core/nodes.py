@@ -27,6 +27,7 @@ __all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node"
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 _worker = threading.local()
+_ATOMS = walk.ATOMS
 
 
 class Cancelled(Exception):
@@ -81,6 +82,20 @@ def _value(proxy: Traced) -> Any:
     return wait(proxy._xcs_node)
 
 
+def _resolve_args(args: tuple) -> tuple:
+    """``resolve`` for a call's positional arguments: pending values among them are
+    replaced without the general walk, unless one of them is a container."""
+    values = []
+    for arg in args:
+        kind = type(arg)
+        if kind is Traced:
+            arg = wait(arg._xcs_node)
+        elif kind not in _ATOMS:
+            return walk.resolve(args, _value)
+        values.append(arg)
+    return tuple(values)
+
+
 def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """Run ``fn`` here, on this thread (the thread executor's ``call``).
 
@@ -93,7 +108,7 @@ def begin(node: Node) -> tuple[tuple, dict]:
     """Start running ``node`` here: its arguments (finished stand-ins replaced by their
     values; raises if an input failed elsewhere), stamped with this thread and the time."""
     if node.inputs:  # dispatch found stand-ins in the arguments
-        args, kwargs = resolve(node.args), (resolve(node.kwargs) if node.kwargs else {})
+        args, kwargs = _resolve_args(node.args), (resolve(node.kwargs) if node.kwargs else {})
     else:
         args, kwargs = node.args, node.kwargs
     node.worker = threading.get_ident()

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import heapq
 import threading
+from time import sleep as _yield
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -63,7 +64,7 @@ from xcs_core.nodes import (
 from xcs_core.optimize import BatchPlan
 from xcs_core.waiting import NEVER, Waiting
 
-_PROPAGATION_LIMIT = 64  # how far a new node raises its ancestors' priorities
+_PROPAGATION_LIMIT = 16  # how far a new node raises its ancestors' priorities
 __all__ = ["Scheduler"]
 
 class Scheduler(Waiting):
@@ -88,6 +89,7 @@ class Scheduler(Waiting):
         self._submit = submit
         self.max_workers = max_workers
         self._heap: list[tuple[float, int, Node]] = []
+        self._first_submit = True
         self._batcher: Batcher | None = None  # made when a batched op's call is first ready
         self._running = 0
         self._submitted: dict[int, Any] = {}  # handed to the pool, not started yet
@@ -214,6 +216,13 @@ class Scheduler(Waiting):
             except IndexError:
                 break
             self._submit(functools.partial(self._work, id(node)))  # not the node: see _work
+            if self._first_submit:
+                self._first_submit = False
+                if not getattr(_worker, "active", False):
+                    # the jitted code's thread gives up the GIL once, so the first call
+                    # starts now, not when that thread next waits (or after the
+                    # interpreter's 5 ms switch interval) while it goes on issuing calls
+                    _yield(0)
         while to_start:
             try:
                 node = to_start.popleft()
@@ -299,8 +308,8 @@ class Scheduler(Waiting):
                 follow = self._follow_locked()
             if pump:
                 self._pump_locked()
-            if (node in self._watched or any(other[0] in self._watched for other in more)
-                    or self._group_done):
+            if (node in self._watched or self._group_done
+                    or (more and any(other[0] in self._watched for other in more))):
                 self._group_done = False
                 self.cond.notify_all()
             else:
