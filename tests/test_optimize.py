@@ -5,6 +5,9 @@ batching, release after last use) are tested where they run: test_batching.py,
 test_memory.py, test_jit.py.
 """
 
+import math
+import time
+
 import xcs_core as xcs
 import xcs_core.optimize as optimize
 from xcs_core.optimize import BatchPlan, plan_batches
@@ -80,3 +83,36 @@ def test_the_report_shows_calls_and_requests_per_batched_op():
     summary = xcs.analyze(xcs.trace(program).graph).summary()
     assert f"  batched: {get.target}: 10 calls in 3 requests (max_batch 4)" in pattern_lines(
         summary)
+
+
+def fetch_many(items):
+    time.sleep(0.002)
+    return [i for (i,) in items]
+
+
+@xcs.op(batch=fetch_many, max_batch=8)
+def fetch(i):
+    time.sleep(0.002)
+    return i
+
+
+@xcs.op
+def fetch_alone(i):
+    time.sleep(0.002)
+    return i
+
+
+def test_the_prediction_prices_a_batched_op_by_its_requests():
+    batched = xcs.analyze(xcs.trace(lambda: [fetch(i) for i in range(32)]).graph)
+    alone = xcs.analyze(xcs.trace(lambda: [fetch_alone(i) for i in range(32)]).graph)
+    assert batched.dispatched_calls == 4  # ceil(32 / 8) requests, one dispatch each
+    assert alone.dispatched_calls == 32
+    # on 2 workers, the work to share out is 4 requests, each priced like the average call
+    calls = [op.duration for op in batched.graph if op.target == fetch.target]
+    average = sum(calls) / len(calls)
+    expected = max(batched.critical_time, 4 * average / 2)
+    assert math.isclose(batched.predicted_time(workers=2, dispatch_cost=0.0), expected)
+    assert math.isclose(alone.predicted_time(workers=2, dispatch_cost=0.0),
+                        max(alone.critical_time, alone.total_time / 2))
+    # the sequential time is the calls one by one either way: batching shows as a gain
+    assert batched.predicted_speedup(workers=2) > 3 * alone.predicted_speedup(workers=2) / 2

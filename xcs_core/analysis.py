@@ -13,10 +13,13 @@ Definitions
   critical time Tinf; the speedup bound is T1 / Tinf and, with p workers,
   min(p, T1 / Tinf).  Brent's theorem guarantees a greedy scheduler at least
   T1 / (T1 / p + Tinf).
-* predicted speedup: T1 / (max(Tinf, T1 / p) + n * c), where n counts the calls
-  slow enough to be dispatched to a worker and c is the cost of one dispatch
-  (serial on the calling thread and under the GIL).  c defaults to 40 us, fitted
-  on the benchmark machine (``benchmarks/run.py``); set ``XCS_DISPATCH_COST``
+* predicted speedup: T1 / (max(Tinf, W / p) + n * c), where n counts the
+  dispatches (calls slow enough to be handed to a worker; the calls of a
+  batched op count as the requests they form, ``optimize.plan_batches``), c
+  is the cost of one dispatch (serial on the calling thread and under the GIL)
+  and W is the work to share out: T1 less what batching saves, a request
+  priced like the average call it carries.  c defaults to 40 us, fitted on the
+  benchmark machine (``benchmarks/run.py``); set ``XCS_DISPATCH_COST``
   (seconds) for another machine.
 """
 
@@ -30,7 +33,7 @@ from typing import Any
 
 from xcs_core import cost
 from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
-from xcs_core.optimize import plan_batches
+from xcs_core.optimize import BatchPlan, plan_batches
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
@@ -60,6 +63,7 @@ class Analysis:
     total_time: float
     sync_points: list[SyncPoint]
     patterns: Patterns
+    batches: tuple[BatchPlan, ...] = ()  # the requests a jitted run sends per batched op
 
     @property
     def calls(self) -> int:
@@ -84,17 +88,20 @@ class Analysis:
 
     @property
     def dispatched_calls(self) -> int:
-        """Calls slow enough to be handed to a worker (the others run inline)."""
+        """Dispatches a jitted run makes: calls slow enough to be handed to a worker
+        (the others run inline), the calls of a batched op counted as their requests."""
         return sum(1 for op in self.graph if op.kind is OpKind.CALL
-                   and op.duration >= cost.INLINE_BELOW)
+                   and op.duration >= cost.INLINE_BELOW and "batch" not in op.meta
+                   ) + sum(plan.requests for plan in self.batches)
 
     def predicted_time(self, workers: int | None = None,
                        dispatch_cost: float | None = None) -> float:
-        """max(Tinf, T1 / p) plus the serial cost of dispatching each call."""
+        """max(Tinf, W / p) plus the serial cost of each dispatch (see module doc)."""
         if dispatch_cost is None:
             dispatch_cost = cost.DISPATCH_COST
+        work = self.total_time - sum(plan.saved for plan in self.batches)
         span = self.critical_time if workers is None else max(
-            self.critical_time, self.total_time / workers)
+            self.critical_time, work / workers)
         return span + self.dispatched_calls * dispatch_cost
 
     def predicted_speedup(self, workers: int | None = None,
@@ -127,7 +134,7 @@ class Analysis:
             "sync_points": sum(1 for s in self.sync_points if s.blocking),
             "maps": _counted(m.describe() for m in self.patterns.maps),
             "reduces": _counted(r.describe() for r in self.patterns.reduces),
-            "batches": [plan.to_dict() for plan in plan_batches(self.graph)],
+            "batches": [plan.to_dict() for plan in self.batches],
             "critical_path": list(self.critical_path),
         }
 
@@ -197,6 +204,7 @@ def _analyze(graph: ComputationGraph) -> Analysis:
         total_time=total,
         sync_points=_sync_points(graph, calls_on_path),
         patterns=find_patterns(graph, levels),
+        batches=plan_batches(graph),
     )
 
 

@@ -34,7 +34,7 @@ does, for the ops where it pays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xcs_core.ir import ComputationGraph, OpKind
 
@@ -50,6 +50,10 @@ class BatchPlan:
     calls: int
     requests: int
     max_batch: int
+    #: planned only: the seconds of work batching removes, pricing a request like the
+    #: average call it carries (the premise of a batch form: many items at about the
+    #: cost of one); ``Analysis.predicted_time`` subtracts it from the work to share out
+    saved: float = field(default=0.0, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         return {"op": self.target, "calls": self.calls, "requests": self.requests,
@@ -95,9 +99,13 @@ def _totals(graph: ComputationGraph, groups: dict[tuple, list[int]]) -> tuple[Ba
     calls: dict[str, int] = {}
     requests: dict[str, int] = {}
     largest: dict[str, int] = {}
+    saved: dict[str, float] = {}
     for key, ids in groups.items():
         target, size = key[0], int(graph[ids[0]].meta["batch"])
+        sent = math.ceil(len(ids) / size)
         calls[target] = calls.get(target, 0) + len(ids)
-        requests[target] = requests.get(target, 0) + math.ceil(len(ids) / size)
+        requests[target] = requests.get(target, 0) + sent
         largest[target] = size
-    return tuple(BatchPlan(t, calls[t], requests[t], largest[t]) for t in calls)
+        work = sum(graph[i].duration for i in ids)
+        saved[target] = saved.get(target, 0.0) + work - sent * work / len(ids)
+    return tuple(BatchPlan(t, calls[t], requests[t], largest[t], saved[t]) for t in calls)
