@@ -33,7 +33,7 @@ from typing import Any
 
 from xcs_core import cost
 from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
-from xcs_core.optimize import BatchPlan, plan_batches
+from xcs_core.optimize import BatchPlan, plan_batches, saved_by_batching
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
@@ -64,6 +64,7 @@ class Analysis:
     sync_points: list[SyncPoint]
     patterns: Patterns
     batches: tuple[BatchPlan, ...] = ()  # the requests a jitted run sends per batched op
+    batch_saving: float = 0.0  # seconds of work those requests save (``saved_by_batching``)
 
     @property
     def calls(self) -> int:
@@ -99,7 +100,7 @@ class Analysis:
         """max(Tinf, W / p) plus the serial cost of each dispatch (see module doc)."""
         if dispatch_cost is None:
             dispatch_cost = cost.DISPATCH_COST
-        work = self.total_time - sum(plan.saved for plan in self.batches)
+        work = self.total_time - self.batch_saving
         span = self.critical_time if workers is None else max(
             self.critical_time, work / workers)
         return span + self.dispatched_calls * dispatch_cost
@@ -205,6 +206,7 @@ def _analyze(graph: ComputationGraph) -> Analysis:
         sync_points=_sync_points(graph, calls_on_path),
         patterns=find_patterns(graph, levels),
         batches=plan_batches(graph),
+        batch_saving=saved_by_batching(graph),
     )
 
 

@@ -34,11 +34,11 @@ does, for the ops where it pays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xcs_core.ir import ComputationGraph, OpKind
 
-__all__ = ["BatchPlan", "plan_batches"]
+__all__ = ["BatchPlan", "plan_batches", "saved_by_batching"]
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,6 @@ class BatchPlan:
     calls: int
     requests: int
     max_batch: int
-    #: planned only: the seconds of work batching removes, pricing a request like the
-    #: average call it carries (the premise of a batch form: many items at about the
-    #: cost of one); ``Analysis.predicted_time`` subtracts it from the work to share out
-    saved: float = field(default=0.0, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         return {"op": self.target, "calls": self.calls, "requests": self.requests,
@@ -61,7 +57,31 @@ class BatchPlan:
 
 
 def plan_batches(graph: ComputationGraph) -> tuple[BatchPlan, ...]:
-    """The requests rule 3 makes for ``graph``'s calls of batched ops (``meta["batch"]``).
+    """The requests rule 3 makes for ``graph``'s calls of batched ops (``meta["batch"]``),
+    one ``BatchPlan`` per op, in order of first call."""
+    calls: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    largest: dict[str, int] = {}
+    for target, size, ids in _groups(graph):
+        calls[target] = calls.get(target, 0) + len(ids)
+        requests[target] = requests.get(target, 0) + math.ceil(len(ids) / size)
+        largest[target] = size
+    return tuple(BatchPlan(t, calls[t], requests[t], largest[t]) for t in calls)
+
+
+def saved_by_batching(graph: ComputationGraph) -> float:
+    """The seconds of work rule 3 removes from ``graph``, pricing a request like the
+    average call it carries (the premise of a batch form: many items at about the cost
+    of one; a trace never calls the batch function, so this is all it can know)."""
+    saved = 0.0
+    for _, size, ids in _groups(graph):
+        work = sum(graph[i].duration for i in ids)
+        saved += work - math.ceil(len(ids) / size) * work / len(ids)
+    return saved
+
+
+def _groups(graph: ComputationGraph) -> list[tuple[str, int, list[int]]]:
+    """The groups of batched calls that are ready together: (op, max_batch, call ids).
 
     As at run time: a serialization point or an effect cuts the window of the
     code's own calls; a call fed by an earlier call of the current window is
@@ -91,21 +111,4 @@ def plan_batches(graph: ComputationGraph) -> tuple[BatchPlan, ...]:
             key = (op.target, "after", group_of.get(feeding, feeding))
         group_of[op.id] = key
         groups.setdefault(key, []).append(op.id)
-    return _totals(graph, groups)
-
-
-def _totals(graph: ComputationGraph, groups: dict[tuple, list[int]]) -> tuple[BatchPlan, ...]:
-    """One ``BatchPlan`` per op, in order of first call."""
-    calls: dict[str, int] = {}
-    requests: dict[str, int] = {}
-    largest: dict[str, int] = {}
-    saved: dict[str, float] = {}
-    for key, ids in groups.items():
-        target, size = key[0], int(graph[ids[0]].meta["batch"])
-        sent = math.ceil(len(ids) / size)
-        calls[target] = calls.get(target, 0) + len(ids)
-        requests[target] = requests.get(target, 0) + sent
-        largest[target] = size
-        work = sum(graph[i].duration for i in ids)
-        saved[target] = saved.get(target, 0.0) + work - sent * work / len(ids)
-    return tuple(BatchPlan(t, calls[t], requests[t], largest[t], saved[t]) for t in calls)
+    return [(key[0], int(graph[ids[0]].meta["batch"]), ids) for key, ids in groups.items()]
