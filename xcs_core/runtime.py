@@ -129,7 +129,10 @@ class Context:
             raise DeferredFailure()
 
     def sync(self, node: Node, reason: str, frame: FrameType | None) -> None:
-        """Record a serialization point on ``node`` at the user's line."""
+        """Record a serialization point on ``node`` at the user's line (only in a graph
+        that is kept: nothing else reads it)."""
+        if self.nodes is None:
+            return
         sync = self._node(OpKind.SYNC, "sync", site=sites.site_of(frame))
         sync.inputs, sync.reason, sync.state = [node], reason, DONE
 
