@@ -19,11 +19,12 @@ from typing import Any
 
 from xcs_core import cost, loops, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
+from xcs_core.remote import Remote
 from xcs_core.values import Traced
 
 __all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
            "build_graph", "direct_call", "execute", "in_worker", "resolve",
-           "wait", "written"]
+           "value_of", "wait", "written"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 _worker = threading.local()
@@ -104,10 +105,15 @@ def direct_call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     return getattr(fn, "__xcs_body__", fn)(*args, **kwargs)
 
 
-def begin(node: Node) -> tuple[tuple, dict]:
+def begin(node: Node, remote: bool = False) -> tuple[tuple, dict]:
     """Start running ``node`` here: its arguments (finished stand-ins replaced by their
-    values; raises if an input failed elsewhere), stamped with this thread and the time."""
-    if node.inputs:  # dispatch found stand-ins in the arguments
+    values; raises if an input failed elsewhere), stamped with this thread and the time.
+
+    ``remote``: the call runs where values stay (an executor that ``starts_calls``): a
+    value kept there is passed as its handle (see ``handles``), not fetched."""
+    if node.inputs and remote:
+        args, kwargs = handles(node.args), (handles(node.kwargs) if node.kwargs else {})
+    elif node.inputs:  # dispatch found stand-ins in the arguments
         args, kwargs = _resolve_args(node.args), (resolve(node.kwargs) if node.kwargs else {})
     else:
         args, kwargs = node.args, node.kwargs
@@ -149,7 +155,44 @@ def wait(node: Node) -> Any:
         node.sched.wait(node)
     if node.state == FAILED:
         raise node.exc
-    return node.value
+    value = node.value
+    return value.get() if type(value) is Remote else value
+
+
+def value_of(node: Node) -> Any:
+    """The value of a finished node as Python code may see it: a value kept where it was
+    computed (``remote.Remote``) is fetched (once)."""
+    value = node.value
+    return value.get() if type(value) is Remote else value
+
+
+def handles(obj: Any, seen: dict[int, Any] | None = None) -> Any:
+    """A remote call's argument: finished stand-ins replaced by their values, except that a
+    value kept where calls run stays there and its handle (``Remote.handle``) is passed,
+    directly or inside lists, tuples and dicts (a cluster resolves those, as Dask does);
+    inside any other object, values are fetched."""
+    kind = type(obj)
+    if kind is Traced:
+        node = obj._xcs_node
+        if node.state < DONE or node.state == FAILED:
+            wait(node)  # raises an input's failure
+        value = node.value
+        return value.handle if type(value) is Remote else value
+    if kind in _ATOMS:
+        return obj
+    if seen is None:
+        seen = {}
+    elif id(obj) in seen:  # shared, or contains itself: what a plain walk gives
+        return seen[id(obj)]
+    if kind is list or kind is tuple:
+        seen[id(obj)] = obj
+        out = seen[id(obj)] = kind([handles(item, seen) for item in obj])
+        return out
+    if kind is dict:
+        seen[id(obj)] = obj
+        out = seen[id(obj)] = {key: handles(item, seen) for key, item in obj.items()}
+        return out
+    return resolve(obj)
 
 
 def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:

@@ -43,8 +43,10 @@ from xcs_core.nodes import (
     ended,
     execute,
     resolve,
+    value_of,
     written,
 )
+from xcs_core.remote import fetch
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Pending, Ready, Traced
 from xcs_core.waiting import NEVER
@@ -209,6 +211,8 @@ class Context:
         if node.effect:
             self.wait_all()
         node.reason = reason
+        if node.inputs and self.sched is not None and self.sched.starts_calls:  # values kept remote: fetched together
+            fetch([n.value for n in node.inputs if n.state == DONE])
         try:
             args, kwargs = begin(node)
         except BaseException as exc:
@@ -251,6 +255,8 @@ def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:
     values only: nothing pending escapes a jitted or traced call."""
     if not ctx.made_pending:  # no stand-in was ever handed out: none can be anywhere
         return out
+    if ctx.sched is not None and ctx.sched.starts_calls:
+        fetch_inside((out, *ctx.escapes.values(), reached))
     _put_in_place(ctx, reached, resolve)
     return resolve(out)
 
@@ -269,7 +275,16 @@ def _put_in_place(ctx: Context, reached: tuple, resolve_one: Callable[[Any], Any
 
 def _value_if_done(proxy: Traced) -> Any:
     node = proxy._xcs_node
-    return node.value if node.state == DONE else proxy
+    return value_of(node) if node.state == DONE else proxy
+
+
+def fetch_inside(obj: Any) -> None:
+    """Fetch the values kept remote of the finished stand-ins inside ``obj`` in one round
+    trip per executor (``remote.fetch``), before they are read one by one."""
+    found: dict[int, Node] = {}
+    walk.collect(obj, found)
+    if len(found) > 1:
+        fetch([node.value for node in found.values() if node.state == DONE])
 
 
 # -- the jit boundary ------------------------------------------------------------------
@@ -284,7 +299,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     name, on its first run) times its calls and warns if it made no leaf call."""
     twins.room_for_recursion()
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
-                      getattr(executor, "start", None))
+                      getattr(executor, "start", None), getattr(executor, "starts_calls", False))
     ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)
     ctx.leaves, ctx.watch = leaves, (Watch() if watch else None)
     ctx.extra = ctx.leaves is not None or ctx.watch is not None

@@ -19,6 +19,8 @@ Policy
   waits, so ``max_workers`` and the priority order are respected.
 * When a node fails, nodes queued after it in program order are cancelled:
   plain Python would never have reached them.  Everything before it runs.
+* Calls an executor starts itself (``start``: async ones, or all if it
+  ``starts_calls``) hold no worker slot and go out the moment they are ready.
 * Ready calls of an op with a batch form are held and sent as batched
   requests (``xcs_core.batching``): the jitted code's window is cut when it
   waits (``wait``, ``wait_all``), a completion step's when that step ends.
@@ -73,15 +75,16 @@ class Scheduler(Waiting):
     def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
                  around: Callable[[Node], Any] | None = None,
                  call: Callable[..., Any] = direct_call,
-                 start: Callable[..., None] | None = None) -> None:
+                 start: Callable[..., None] | None = None, starts_calls: bool = False) -> None:
         # ``with self.lock`` holds the condition's lock without a Python-level frame
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self._call = call  # where a leaf call's body runs (here, a process, a cluster)
-        # start(coroutine_function, args, kwargs, done, node): begin an async call on an
-        # event loop without holding a thread; done([(node, value, exc), ...]) is called on
-        # the loop with the calls that ended together
+        # start(fn, args, kwargs, done, node) begins a call without a thread (fn: the op if
+        # ``starts_calls``, whose values may stay remote, see ``nodes.handles``; else an async
+        # op's coroutine function); done([(node, value, exc), ...]) reports calls that ended
         self._start = start
+        self.starts_calls = starts_calls and start is not None
         self._async_done = self._after_async  # one object: the loop groups endings by it
         self._to_start: deque[Node] = deque()  # async calls to start (outside the lock)
         self._to_submit: deque[Node] = deque()  # sync calls to hand to the pool (likewise)
@@ -187,8 +190,9 @@ class Scheduler(Waiting):
                 if self._batcher is None:
                     self._batcher = Batcher(self)
                 self._batcher.hold(node, batch, window)
-            elif self._start is not None and hasattr(fn, "coroutine_function"):
-                node.state = RUNNING  # async: holds no worker, starts on the loop at once
+            elif self._start is not None and (self.starts_calls
+                                              or hasattr(fn, "coroutine_function")):
+                node.state = RUNNING  # holds no worker: starts at once (on a loop, a cluster)
                 self._to_start.append(node)
             else:
                 node.state = QUEUED
@@ -261,17 +265,19 @@ class Scheduler(Waiting):
             _worker.active = previous
 
     def _start_async(self, node: Node) -> None:
-        """Begin an async leaf call on the executor's loop; its slot stays taken until done."""
+        """Begin a leaf call through the executor's ``start``; it takes no worker slot."""
+        remote = self.starts_calls
         try:
-            args, kwargs = begin(node)
+            args, kwargs = begin(node, remote)
         except BaseException as exc:  # noqa: BLE001 - an input failed elsewhere
             self._after_async([(node, None, exc)])
             return
-        self._start(node.fn.coroutine_function, args, kwargs, self._async_done, node)
+        fn = node.fn if remote else node.fn.coroutine_function
+        self._start(fn, args, kwargs, self._async_done, node)
 
     def _after_async(self, outcomes: list[tuple[Node, Any, BaseException | None]]) -> None:
-        """Runs on the event loop: record the async calls that ended together in one step
-        (what they made ready is started by the pump)."""
+        """Runs on the executor's thread (event loop, Dask callback): record the calls that
+        ended together in one step (what they made ready is started by the pump)."""
         for node, _, exc in outcomes:
             ended(node, exc is not None)
         (node, value, exc), *more = outcomes

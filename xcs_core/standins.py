@@ -17,7 +17,8 @@ from typing import Any
 from xcs_core import intrinsics, sites, values, walk
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
-from xcs_core.nodes import DONE, FAILED, Cancelled, Node, wait
+from xcs_core.nodes import DONE, FAILED, Cancelled, Node, value_of, wait
+from xcs_core.remote import fetch
 from xcs_core.runtime import RECORD, RUN, Context, _record, current
 from xcs_core.values import Traced
 
@@ -58,7 +59,7 @@ class _Runtime:
             ctx.sched.wait(node)
         if node.state == FAILED:
             raise DeferredFailure()
-        return node.value
+        return value_of(node)
 
     def wait_inside(self, objs: tuple, reason: Any) -> None:
         """Before the pending values inside ``objs`` are forced one by one: wait for all of
@@ -75,6 +76,8 @@ class _Runtime:
             for node in pending:
                 ctx.sync(node, str(reason), frame)
             ctx.sched.wait_many(pending)
+        if ctx.sched.starts_calls and len(found) > 1:  # values kept remote: one round trip
+            fetch([node.value for node in found.values() if node.state == DONE])
 
     def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any:
         ctx = self._owner(args)
@@ -119,7 +122,7 @@ class _Runtime:
         """What ``await`` gives: the value if it is there, else the stand-in itself."""
         node = proxy._xcs_node
         if node.state == DONE:
-            return node.value
+            return value_of(node)
         if node.state == FAILED:
             return self.force(proxy, "await")
         return proxy
@@ -162,7 +165,7 @@ def _exactly(node: Node) -> Any:
         if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
             raise DeferredFailure()
         raise node.exc
-    return node.value
+    return value_of(node)
 
 
 def _set(future: Any) -> None:
