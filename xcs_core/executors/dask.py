@@ -4,20 +4,23 @@ With ``XCS_DASK_SCHEDULER`` (or the plugin's ``--xcs-dask-scheduler``) set to a
 scheduler address, the executor connects to that cluster; otherwise it starts
 a ``LocalCluster`` on this machine (``XCS_DASK_WORKERS`` processes, default one
 per core, with ``XCS_DASK_THREADS`` threads each, default 4) and closes it at
-exit or on ``shutdown()``.  ``max_workers`` bounds how many calls are in
-flight (default: the threads executor's, 128, or the cluster's threads if more): calls
-beyond the cluster's threads wait in Dask's own queues, on the workers.
+exit or on ``shutdown()``.
 
-Every leaf call becomes one Dask task, started without holding a thread here:
-``client.submit(op, *args, pure=False, **kwargs)`` once its inputs are done,
-and the task's ``add_done_callback`` (run on Dask's callback thread) reports
-the outcome to the xcs scheduler, as the asyncio executor's loop does
-(``starts_calls``: every ready call goes out at once; Dask queues on its
-workers what they cannot run yet, so ``max_workers`` sizes only the local
-threads of batched requests).  Dask's scheduler places a task on a worker,
-retries it elsewhere if that worker dies (``distributed.scheduler.allowed-failures``),
-and reports a call that failed too often as ``KilledWorker``, which the
-jitted call raises with the user's call site in its traceback.
+Every leaf call becomes one Dask task, started without holding a thread here
+(``starts_calls``): once its inputs are done it is queued, and one local
+thread sends every queued call in one message to Dask's scheduler
+(``client.map`` of ``_apply``; a call alone goes as
+``client.submit(op, *args, pure=False, **kwargs)``), so a fan-out of N calls
+costs a few graph updates, not N.  Each task's ``add_done_callback`` (run on
+Dask's callback thread) reports its outcome to the xcs scheduler, as the
+asyncio executor's loop does.  Every ready call goes out at once: Dask queues
+on its workers what they cannot run yet, and ``max_workers`` (default: 128, or
+the cluster's threads if more) sizes only the local threads that send calls
+and run batched requests.  Dask's scheduler places a task on a worker, retries
+it elsewhere if that worker dies (``distributed.scheduler.allowed-failures``),
+and reports a call that failed too often as ``KilledWorker``, which the jitted
+call raises with the user's call site in its traceback; a task that failed
+fails its call with its own exception, one cancelled with an error that says so.
 
 Values stay on the workers.  A finished call's value is a ``remote.Remote``
 holding its future: a later call receives the future itself as its argument
@@ -89,12 +92,9 @@ class DaskExecutor(OffloadExecutor):
 
     def start(self, fn: Callable[..., Any], args: tuple, kwargs: dict,
               done: Callable[[list], None], token: Any) -> None:
-        """Submit one leaf call as a task; when it ends, ``done([(token, value, exc)])`` runs
-        on Dask's callback thread, with its value kept on the cluster (``Remote``).
-
-        Starts are queued and sent by one local thread, all that are queued together
-        in one message to Dask's scheduler (``client.map``): a fan-out of N calls
-        costs a few graph updates, not N."""
+        """Submit one leaf call as a task (queued: see the module doc); when it ends,
+        ``done([(token, value, exc)])`` runs on Dask's callback thread, with its value
+        kept on the cluster (``Remote``)."""
         with self._lock:
             self._starts.append((fn, args, kwargs, done, token))
             if self._sending:
