@@ -1,5 +1,6 @@
 """The compiling front end: what compiled code keeps of the source, and what it forces."""
 
+import ast
 import time
 import traceback
 import warnings
@@ -220,3 +221,52 @@ def test_match_statements_see_concrete_subjects():
     jitted = xcs.jit(classify)
     for kind in ("none", "pair", "map", "text"):
         assert jitted(kind) == classify(kind)
+
+
+# -- finding a function's source: its own block, at its place in the file ------------------
+def _decorated(fn):
+    return fn
+
+
+@_decorated
+def _block_decorated(a,
+                     b=(1,
+                        2)):
+    return (a,
+            b)
+
+
+class _BlockOwner:
+    def method(self, x):
+        def inner(y):
+            total = y
+            return total + x
+        return inner(1)
+
+    async def coroutine(self):
+        return 1
+
+
+def _block_ends_in_a_nested_def():
+    x = 1
+
+    def inner():
+        a = x
+        return a
+
+
+@pytest.mark.parametrize("fn", [_block_decorated, _BlockOwner.method, _BlockOwner.coroutine,
+                                _block_ends_in_a_nested_def, _decorated])
+def test_a_function_is_parsed_from_its_own_block_exactly_as_from_its_file(fn):
+    code = fn.__code__
+    own = compiler._own_block(code)
+    assert own is not None  # the file was not parsed for it
+    (from_file,) = [n for n in compiler._definitions(code.co_filename)[code.co_firstlineno]
+                    if compiler._matches(n, code)]
+    assert ast.dump(own, include_attributes=True) == ast.dump(from_file, include_attributes=True)
+
+
+def test_a_lambda_is_found_through_its_file():
+    double = lambda x: x * 2  # noqa: E731
+    assert compiler._own_block(double.__code__) is None
+    assert xcs.jit(lambda xs: [double(x) for x in xs])([1, 2]) == [2, 4]

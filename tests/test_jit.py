@@ -7,28 +7,23 @@ import traceback
 import pytest
 
 import xcs_core as xcs
+from tests.concurrency import InFlight
 from tests.conftest import line_of
 from xcs_core.executors import get_executor
 
 
-class Probe:
-    """Counts how many leaf calls run at once, and what ran."""
+class Probe(InFlight):
+    """Counts how many leaf calls run at once (after ``expect(n)``, each call waits up to
+    2 s for ``n`` in flight, so overlap does not depend on sleeps), and what ran."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.running = 0
-        self.peak = 0
+        super().__init__()
         self.calls: list = []
 
     def enter(self, name):
-        with self.lock:
-            self.running += 1
-            self.peak = max(self.peak, self.running)
+        with self.cond:
             self.calls.append(name)
-
-    def leave(self):
-        with self.lock:
-            self.running -= 1
+        super().enter()
 
 
 probe = Probe()
@@ -62,8 +57,10 @@ def test_ensemble_of_eight_runs_at_once_from_the_first_call():
     def ensemble(q):
         return judge([slow_model(i, q) for i in range(8)])
 
+    probe.expect(8)
     out = ensemble("q")
     assert probe.peak == 8  # all eight calls were in flight at once, on the first call
+    probe.expect(1)
     with xcs.execution(executor="sequential"):
         assert ensemble("q") == out == " ".join(f"q:{i}" for i in range(8))
     # (wall times are measured by benchmarks/run.py, not asserted here)
@@ -168,7 +165,7 @@ def test_failure_raises_the_same_exception_at_the_users_call_site():
     with pytest.raises(ValueError, match="model 2 failed on 'x'") as info:
         failing_ensemble("x")
     assert world == []  # the effect after the failing call never ran
-    assert probe.running == 0  # nothing left running
+    assert probe.now == 0  # nothing left running
     frames = traceback.extract_tb(info.value.__traceback__)
     call_line = line_of(failing_ensemble.fn, "answers = [maybe_fail")
     assert any(f.filename == __file__ and f.lineno == call_line for f in frames)
@@ -246,6 +243,7 @@ class Outer(xcs.Operator):
 
 def test_nested_jitted_operators_compose_into_one_graph():
     runs = []
+    probe.expect(3)
     with xcs.execution(observer=runs.append):
         assert Outer()("n") == [["n:0", "n:1"], "n:9"]
     (ctx,) = runs
@@ -422,7 +420,7 @@ def test_users_own_exception_waits_for_calls_in_flight_and_earlier_failures_win(
 
     with pytest.raises(LookupError, match="gave up on 4 calls"):
         user_raises("u")
-    assert probe.running == 0  # every call in flight had finished before the raise
+    assert probe.now == 0  # every call in flight had finished before the raise
     assert probe.calls.count(("model", 3)) == 1
 
     @xcs.jit

@@ -212,3 +212,25 @@ def test_a_first_run_stops_timing_calls_at_its_first_leaf_call():
     with xcs.execution(observer=seen.append):
         assert xcs.jit(program)(100) == program(100)
     assert seen[0].leaf_calls == 1 and seen[0].watch is None
+
+
+def test_the_first_run_stops_timing_what_cannot_be_worth_a_leaf():
+    from xcs_core.leaves import _SAMPLED, Watch
+    from xcs_core.tracing import trace_call
+
+    def tiny(x):
+        return x + 1
+
+    def body():
+        out = []
+        for i in range(3 * _SAMPLED):
+            out.append(tiny(i))
+        return out
+
+    watch = Watch()
+    traced = trace_call(body, watch=watch)
+    assert traced.outputs == [i + 1 for i in range(3 * _SAMPLED)]
+    counts = {key[0]: entry[0] for key, entry in watch.calls.items()}
+    # timed while its samples were taken, then known to be cheaper than a dispatch
+    assert counts[tiny] == _SAMPLED
+    assert (list, "append") not in counts  # a method of a plain value is never timed

@@ -67,7 +67,7 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     ctx = STATE.ctx
     if ctx is None:
         return fn(*args, **kwargs)
-    if ctx.extra:
+    if ctx.extra and (ctx.leaves is not None or ctx.watch.timing(fn)):
         return _extra(ctx, fn, args, kwargs)
     kind = type(fn)
     if kind is _FUNCTION:  # the common cases, inlined: the user's (compiled) functions,

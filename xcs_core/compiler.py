@@ -36,10 +36,12 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import inspect
 import linecache
 import os
 import sys
 import threading
+import tokenize
 import types
 from typing import Any
 
@@ -207,13 +209,41 @@ def _definitions(filename: str) -> _Index:
 
 
 def _find_def(code: types.CodeType) -> ast.AST:
-    """A copy of the ``def`` or ``lambda`` node of ``code`` in its file."""
+    """A copy of the ``def`` or ``lambda`` node of ``code`` in its file: the block of a
+    ``def`` alone when it parses and matches, else from the whole file's index."""
+    node = _own_block(code)
+    if node is not None:
+        return node
     candidates = _definitions(code.co_filename).get(code.co_firstlineno, ())
     found = [n for n in candidates if _matches(n, code)]
     if len(found) != 1:
         raise _Unavailable(f"{len(found)} definitions of {code.co_name!r} start on line "
                            f"{code.co_firstlineno}")
     return copy.deepcopy(found[0])
+
+
+def _own_block(code: types.CodeType) -> ast.AST | None:
+    """The ``def`` of ``code`` parsed from its own lines (``inspect.getblock``, as
+    ``inspect.getsource`` finds them), at its lines and columns in the file: a first call
+    parses the function, not its whole module.  ``None`` when that does not work (a
+    lambda, a block that does not parse alone): the caller indexes the file."""
+    if code.co_name == "<lambda>":
+        return None
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    if not lines or first > len(lines):
+        return None
+    try:
+        block = "".join(inspect.getblock(lines[first - 1:]))
+        indented = block[:1] in (" ", "\t")
+        # an indented block (a method, a nested def) parses inside ``if 1:``
+        tree = ast.parse("if 1:\n" + block if indented else block, code.co_filename)
+    except (SyntaxError, ValueError, IndentationError, tokenize.TokenError):
+        return None
+    node = tree.body[0].body[0] if indented else tree.body[0]  # type: ignore[attr-defined]
+    ast.increment_lineno(tree, first - 1 - indented)
+    return node if _matches(node, code) else None
 
 
 def _matches(node: ast.AST, code: types.CodeType) -> bool:

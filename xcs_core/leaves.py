@@ -116,6 +116,9 @@ class SlowCall:
 
 _Key = tuple[Any, tuple[str, int]]  # (callee identity, raw call site)
 _SAMPLED = 64  # calls timed per callee and site; later ones are counted at the median
+#: types whose builtin methods are never timed: they compute on a value in memory
+_PLAIN_VALUES = frozenset({list, dict, str, bytes, bytearray, int, float, complex, bool, tuple,
+                           set, frozenset, type(None)})
 
 
 class Watch:
@@ -138,7 +141,19 @@ class Watch:
         self.parents: dict[Any, set[Any]] = {}
         self.leaf_clock = leaf_clock
         self._stack: list[Any] = []
+        # callees no longer timed: each of their first _SAMPLED calls took less than a
+        # dispatch costs, so as leaves they would run inline (by id; kept alive here)
+        self._cheap: dict[int, Any] = {}
         self.start = time.perf_counter()
+
+    def timing(self, fn: Any) -> bool:
+        """Whether a call of ``fn`` is timed: not a method of a plain value (``list.append``,
+        ``dict.get``, ``str.format``: never a leaf), nor a callee found too cheap."""
+        kind = type(fn)
+        if kind is types.BuiltinMethodType:
+            return type(fn.__self__) not in _PLAIN_VALUES
+        base = fn.__func__ if kind is types.MethodType else fn  # (never probe a stand-in)
+        return self._cheap.get(id(base)) is not base
 
     def timed(self, fn: Any, site: tuple[str, int], call: Callable[..., Any], *args: Any,
               **kwargs: Any) -> Any:
@@ -175,8 +190,11 @@ class Watch:
             if type(samples) is list:
                 samples.append((took, in_leaves))
                 if entry[0] == _SAMPLED:
-                    entry[3] = tuple(sorted(column)[len(column) // 2]
-                                     for column in zip(*samples))
+                    entry[3] = median = tuple(sorted(column)[len(column) // 2]
+                                              for column in zip(*samples))
+                    if median[0] - median[1] < cost.INLINE_BELOW:
+                        base = fn.__func__ if type(fn) is types.MethodType else fn
+                        self._cheap[id(base)] = base
             self._stack.pop()
 
     @property
