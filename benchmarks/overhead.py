@@ -181,14 +181,18 @@ def xcs_inline_below() -> float:
     return float(os.environ.get("XCS_INLINE_BELOW", "50e-6"))
 
 
+_TIMED_IMPORT = ("import time; start = time.perf_counter(); import xcs_core; "
+                 "print(time.perf_counter() - start)")
+
+
 def import_cost(runs: int = 7) -> float:
-    """Median wall time of ``import xcs_core`` in a fresh interpreter, less an empty one."""
-    def wall(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=HERE)
-        return time.perf_counter() - start
-    bare = statistics.median(wall("pass") for _ in range(runs))
-    return statistics.median(wall("import xcs_core") for _ in range(runs)) - bare
+    """Median time of ``import xcs_core`` in a fresh interpreter, timed inside it (the
+    difference of two interpreters' wall times is mostly their start-up noise)."""
+    def timed() -> float:
+        done = subprocess.run([sys.executable, "-c", _TIMED_IMPORT], check=True, cwd=HERE,
+                              capture_output=True, text=True)
+        return float(done.stdout.strip())
+    return statistics.median(timed() for _ in range(runs))
 
 
 # -- the report -------------------------------------------------------------------------------
