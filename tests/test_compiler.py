@@ -247,6 +247,21 @@ class _BlockOwner:
         return 1
 
 
+def _block_signature_closed_at_its_level(
+    a,
+    b=1,
+):
+    text = """
+a line at column 0 that is inside a string
+"""
+# a comment at column 0 inside the body
+    return (a, b,
+text)
+
+
+def _block_on_one_line(x): return x + 1  # noqa: E704
+
+
 def _block_ends_in_a_nested_def():
     x = 1
 
@@ -256,7 +271,8 @@ def _block_ends_in_a_nested_def():
 
 
 @pytest.mark.parametrize("fn", [_block_decorated, _BlockOwner.method, _BlockOwner.coroutine,
-                                _block_ends_in_a_nested_def, _decorated])
+                                _block_ends_in_a_nested_def, _decorated,
+                                _block_signature_closed_at_its_level, _block_on_one_line])
 def test_a_function_is_parsed_from_its_own_block_exactly_as_from_its_file(fn):
     code = fn.__code__
     own = compiler._own_block(code)
