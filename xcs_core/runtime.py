@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -72,14 +71,21 @@ def current() -> Context | None:
     return _state.ctx
 
 
-@contextmanager
-def _activate(ctx: Context) -> Iterator[Context]:
-    previous = current()
-    _state.ctx = ctx
-    try:
-        yield ctx
-    finally:
-        _state.ctx = previous
+class _activate:  # noqa: N801 - used as ``with _activate(ctx):``, like a function
+    """``with _activate(ctx):`` makes ``ctx`` this thread's context for the block (a class,
+    not a generator: every jitted call enters one)."""
+
+    __slots__ = ("ctx", "previous")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx, self.previous = ctx, None
+
+    def __enter__(self) -> Context:
+        self.previous, _state.ctx = _state.ctx, self.ctx
+        return self.ctx
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _state.ctx = self.previous
 
 
 class Context:
@@ -211,7 +217,8 @@ class Context:
         if node.effect:
             self.wait_all()
         node.reason = reason
-        if node.inputs and self.sched is not None and self.sched.starts_calls:  # values kept remote: fetched together
+        if node.inputs and self.sched is not None and self.sched.starts_calls:
+            # values kept where they ran (a cluster): fetched together, not one by one
             fetch([n.value for n in node.inputs if n.state == DONE])
         try:
             args, kwargs = begin(node)

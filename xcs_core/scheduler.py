@@ -41,9 +41,9 @@ from __future__ import annotations
 import functools
 import heapq
 import threading
-from time import sleep as _yield
 from collections import deque
 from collections.abc import Callable
+from time import sleep as _yield
 from typing import Any
 
 from xcs_core.batching import HOLDS, Batcher, Request, batch_of, run_request
@@ -76,9 +76,10 @@ class Scheduler(Waiting):
                  around: Callable[[Node], Any] | None = None,
                  call: Callable[..., Any] = direct_call,
                  start: Callable[..., None] | None = None, starts_calls: bool = False) -> None:
-        # ``with self.lock`` holds the condition's lock without a Python-level frame
+        # ``with self.lock`` holds the condition's lock without a Python-level frame; the
+        # condition itself is made when a thread first waits (``Waiting.cond``)
         self.lock = threading.Lock()
-        self.cond = threading.Condition(self.lock)
+        self._cond: threading.Condition | None = None
         self._call = call  # where a leaf call's body runs (here, a process, a cluster)
         # start(fn, args, kwargs, done, node) begins a call without a thread (fn: the op if
         # ``starts_calls``, whose values may stay remote, see ``nodes.handles``; else an async
@@ -317,7 +318,7 @@ class Scheduler(Waiting):
             if (node in self._watched or self._group_done
                     or (more and any(other[0] in self._watched for other in more))):
                 self._group_done = False
-                self.cond.notify_all()
+                self._wake_all()
             else:
                 self._notify_locked()
         del value, more
@@ -382,7 +383,7 @@ class Scheduler(Waiting):
         """Wake waiters if a node failed or everything finished (not on every completion)."""
         if self._failed_since_notify or (self._waiting_all and self.unfinished == 0):
             self._failed_since_notify = False
-            self.cond.notify_all()
+            self._wake_all()
 
     def _fail_locked(self, node: Node, exc: BaseException, owned: bool = True) -> None:
         """Fail ``node`` and, transitively, every node waiting on it (``owned``: the

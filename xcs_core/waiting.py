@@ -12,11 +12,13 @@ part of it is what other threads do while it works:
 * An async call's failure belongs to whoever awaits it (``defer``, ``own``);
   ``when_done`` lets an event loop await a node without a thread.
 
-Every method here takes the scheduler's condition, ``cond``.
+Every method here takes the scheduler's lock, ``lock`` (its condition, ``cond``, is
+made when a thread first waits).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from xcs_core.batching import Request, run_request
@@ -29,6 +31,20 @@ NEVER = float("inf")  # ``Scheduler.failed_seq`` while nothing has failed
 
 class Waiting:
     """Waiting and failure ownership, mixed into ``Scheduler`` (see module doc)."""
+
+    @property
+    def cond(self) -> threading.Condition:
+        """The condition threads wait on, made by the first one (under ``lock``, as every
+        use of it is: a jitted call that never waits never pays for one)."""
+        cond = self._cond
+        if cond is None:
+            cond = self._cond = threading.Condition(self.lock)
+        return cond
+
+    def _wake_all(self) -> None:
+        """Wake every waiting thread (under ``lock``; none can wait on no condition)."""
+        if self._cond is not None:
+            self._cond.notify_all()
 
     # -- async calls: who owns a failure ------------------------------------------
     def defer(self, node: Node) -> None:
@@ -145,12 +161,12 @@ class Waiting:
         Best effort: if the interrupt landed while this thread held the lock (between
         acquiring it and entering the ``with`` block), nothing is cancelled, and the
         interrupt still reaches the caller."""
-        if not self.cond.acquire(timeout=1.0):
+        if not self.lock.acquire(timeout=1.0):
             return
         try:
             self._cancel_all_locked()
         finally:
-            self.cond.release()
+            self.lock.release()
 
     def _cancel_all_locked(self) -> None:
         self.failed_seq = -1
@@ -161,10 +177,12 @@ class Waiting:
         for node in self._submitted.values():  # handed to the pool, not started
             self._fail_locked(node, Cancelled())
         self._submitted.clear()
-        self.cond.notify_all()
+        self._wake_all()
 
     def wait_all(self) -> None:
         """Block until every node added so far has finished (or was cancelled)."""
+        if not self.unfinished:  # nothing to wait for (held calls count as unfinished)
+            return
         if self._batcher is not None and self._batcher.window:
             self._cut_window()
         if in_worker():
