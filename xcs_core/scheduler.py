@@ -379,38 +379,7 @@ class Scheduler(Waiting):
             return node
         return None
 
-    def _notify_locked(self) -> None:
-        """Wake waiters if a node failed or everything finished (not on every completion)."""
-        if self._failed_since_notify or (self._waiting_all and self.unfinished == 0):
-            self._failed_since_notify = False
-            self._wake_all()
-
-    def _fail_locked(self, node: Node, exc: BaseException, owned: bool = True) -> None:
-        """Fail ``node`` and, transitively, every node waiting on it (``owned``: the
-        failure is the program's, see ``own``)."""
-        self._failed_since_notify = True
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if current.state >= DONE:
-                continue
-            current.state, current.exc = FAILED, exc
-            self.unfinished -= 1
-            if current is node and owned and not isinstance(exc, Cancelled):
-                self.failures.append(node)
-            stack.extend(current.dependents)
-            current.dependents, current.args, current.kwargs = [], (), {}
-            self._tell_waiters_locked(current)
-
     def batches(self) -> tuple[BatchPlan, ...]:
         """The batched requests this run sent, per op (calls and requests)."""
         with self.lock:
             return () if self._batcher is None else tuple(self._batcher.sent.values())
-
-    def first_failure(self) -> Node | None:
-        """The failed node earliest in program order (cancelled nodes excluded)."""
-        if not self.failures:
-            return None
-        with self.lock:
-            return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
-                       default=None)

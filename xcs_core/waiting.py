@@ -11,6 +11,9 @@ part of it is what other threads do while it works:
 * ``interrupt()`` cancels everything queued (Ctrl-C).
 * An async call's failure belongs to whoever awaits it (``defer``, ``own``);
   ``when_done`` lets an event loop await a node without a thread.
+* A failure spreads to every node waiting on it (``_fail_locked``) and wakes
+  the waiters; ``first_failure`` is the one the jitted call raises, the
+  earliest in program order.
 
 Every method here takes the scheduler's lock, ``lock`` (its condition, ``cond``, is
 made when a thread first waits).
@@ -85,6 +88,38 @@ class Waiting:
                 group[0] -= 1
                 if group[0] == 0:
                     self._group_done = True
+
+    # -- failures: how one spreads, and which one the jitted call raises ---------
+    def _notify_locked(self) -> None:
+        """Wake waiters if a node failed or everything finished (not on every completion)."""
+        if self._failed_since_notify or (self._waiting_all and self.unfinished == 0):
+            self._failed_since_notify = False
+            self._wake_all()
+
+    def _fail_locked(self, node: Node, exc: BaseException, owned: bool = True) -> None:
+        """Fail ``node`` and, transitively, every node waiting on it (``owned``: the
+        failure is the program's, see ``own``)."""
+        self._failed_since_notify = True
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.state >= DONE:
+                continue
+            current.state, current.exc = FAILED, exc
+            self.unfinished -= 1
+            if current is node and owned and not isinstance(exc, Cancelled):
+                self.failures.append(node)
+            stack.extend(current.dependents)
+            current.dependents, current.args, current.kwargs = [], (), {}
+            self._tell_waiters_locked(current)
+
+    def first_failure(self) -> Node | None:
+        """The failed node earliest in program order (cancelled nodes excluded)."""
+        if not self.failures:
+            return None
+        with self.lock:
+            return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
+                       default=None)
 
     # -- waiting ----------------------------------------------------------------
     def wait(self, node: Node) -> None:
