@@ -14,7 +14,8 @@
 (c) First call: ``import xcs_core`` in a fresh interpreter, and per function the
     first call of a freshly jitted function against the median of its calls 2
     to 10, in a fresh process (whatever the first call compiles, traces or
-    learns is in it); medians over 5 such processes.
+    learns is in it); medians over 9 such processes (one sample each: fewer
+    swing with the load of the machine).
 
 Each part runs in a fresh interpreter (the inline threshold is read at import).
 Only the public API is used.  Run: ``.venv/bin/python benchmarks/overhead.py``.
@@ -229,7 +230,7 @@ def statement_rows(rounds: int) -> tuple[list[list[str]], dict[str, Any]]:
     return rows, raw
 
 
-def first_call_rows(processes: int = 5) -> tuple[list[list[str]], dict[str, Any]]:
+def first_call_rows(processes: int = 9) -> tuple[list[list[str]], dict[str, Any]]:
     """Medians over ``processes`` fresh processes (a function that failed: its error)."""
     imported = import_cost()
     runs = [in_fresh_process("overhead", "child_first_calls") for _ in range(processes)]
