@@ -221,13 +221,14 @@ class Scheduler(Waiting):
             except IndexError:
                 break
             self._submit(functools.partial(self._work, id(node)))  # not the node: see _work
-            if self._first_submit:
+            if (self._first_submit or type(node) is Request) and not getattr(
+                    _worker, "active", False):
+                # the jitted code's thread gives up the GIL, so that its first call, or a
+                # batched request (worth up to max_batch calls), starts now, not when
+                # that thread next waits (or after the interpreter's 5 ms switch
+                # interval) while it goes on issuing calls
                 self._first_submit = False
-                if not getattr(_worker, "active", False):
-                    # the jitted code's thread gives up the GIL once, so the first call
-                    # starts now, not when that thread next waits (or after the
-                    # interpreter's 5 ms switch interval) while it goes on issuing calls
-                    _yield(0)
+                _yield(0)
         while to_start:
             try:
                 node = to_start.popleft()
