@@ -25,6 +25,7 @@ Definitions
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections import Counter
 from collections.abc import Iterable
@@ -33,7 +34,7 @@ from typing import Any
 
 from xcs_core import cost
 from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
-from xcs_core.optimize import BatchPlan, plan_batches, saved_by_batching
+from xcs_core.optimize import BatchPlan, plan_and_saving
 from xcs_core.patterns import Patterns, find_patterns
 
 __all__ = ["Analysis", "SyncPoint", "analyze", "call_levels"]
@@ -63,8 +64,20 @@ class Analysis:
     total_time: float
     sync_points: list[SyncPoint]
     patterns: Patterns
-    batches: tuple[BatchPlan, ...] = ()  # the requests a jitted run sends per batched op
-    batch_saving: float = 0.0  # seconds of work those requests save (``saved_by_batching``)
+
+    @functools.cached_property
+    def _batching(self) -> tuple[tuple[BatchPlan, ...], float]:
+        return plan_and_saving(self.graph)  # asked for by the prediction and the summary
+
+    @property
+    def batches(self) -> tuple[BatchPlan, ...]:
+        """The requests a jitted run sends per batched op (``optimize.plan_batches``)."""
+        return self._batching[0]
+
+    @property
+    def batch_saving(self) -> float:
+        """Seconds of work those requests save (``optimize.plan_and_saving``)."""
+        return self._batching[1]
 
     @property
     def calls(self) -> int:
@@ -205,8 +218,6 @@ def _analyze(graph: ComputationGraph) -> Analysis:
         total_time=total,
         sync_points=_sync_points(graph, calls_on_path),
         patterns=find_patterns(graph, levels),
-        batches=plan_batches(graph),
-        batch_saving=saved_by_batching(graph),
     )
 
 

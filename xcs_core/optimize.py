@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from xcs_core.ir import ComputationGraph, OpKind
 
-__all__ = ["BatchPlan", "plan_batches", "saved_by_batching"]
+__all__ = ["BatchPlan", "plan_and_saving", "plan_batches"]
 
 
 @dataclass(frozen=True)
@@ -59,25 +59,26 @@ class BatchPlan:
 def plan_batches(graph: ComputationGraph) -> tuple[BatchPlan, ...]:
     """The requests rule 3 makes for ``graph``'s calls of batched ops (``meta["batch"]``),
     one ``BatchPlan`` per op, in order of first call."""
+    return plan_and_saving(graph)[0]
+
+
+def plan_and_saving(graph: ComputationGraph) -> tuple[tuple[BatchPlan, ...], float]:
+    """``plan_batches``, and the seconds of work those requests save, pricing a request
+    like the average call it carries (the premise of a batch form: many items at about
+    the cost of one; a trace never calls the batch function, so this is all it can
+    know).  One walk of the graph for both."""
     calls: dict[str, int] = {}
     requests: dict[str, int] = {}
     largest: dict[str, int] = {}
-    for target, size, ids in _groups(graph):
-        calls[target] = calls.get(target, 0) + len(ids)
-        requests[target] = requests.get(target, 0) + math.ceil(len(ids) / size)
-        largest[target] = size
-    return tuple(BatchPlan(t, calls[t], requests[t], largest[t]) for t in calls)
-
-
-def saved_by_batching(graph: ComputationGraph) -> float:
-    """The seconds of work rule 3 removes from ``graph``, pricing a request like the
-    average call it carries (the premise of a batch form: many items at about the cost
-    of one; a trace never calls the batch function, so this is all it can know)."""
     saved = 0.0
-    for _, size, ids in _groups(graph):
+    for target, size, ids in _groups(graph):
+        sent = math.ceil(len(ids) / size)
+        calls[target] = calls.get(target, 0) + len(ids)
+        requests[target] = requests.get(target, 0) + sent
+        largest[target] = size
         work = sum(graph[i].duration for i in ids)
-        saved += work - math.ceil(len(ids) / size) * work / len(ids)
-    return saved
+        saved += work - sent * work / len(ids)
+    return tuple(BatchPlan(t, calls[t], requests[t], largest[t]) for t in calls), saved
 
 
 def _groups(graph: ComputationGraph) -> list[tuple[str, int, list[int]]]:
