@@ -22,11 +22,13 @@ from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
 from xcs_core.remote import Remote
 from xcs_core.values import Traced
 
-__all__ = ["DONE", "FAILED", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
+__all__ = ["DONE", "FAILED", "NO_KWARGS", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
            "build_graph", "direct_call", "execute", "in_worker", "resolve",
            "value_of", "wait", "written"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
+#: the ``kwargs`` of every node called without keyword arguments (shared: never mutated)
+NO_KWARGS: dict[str, Any] = {}
 _worker = threading.local()
 _ATOMS = walk.ATOMS
 
@@ -46,10 +48,13 @@ class Node:
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
                  site: tuple[str, int] | None = None, effect: bool = False) -> None:
         self.seq, self.kind, self.target, self.fn = seq, kind, target, fn
-        self.args, self.kwargs, self.inputs = args, kwargs or {}, inputs or []
+        self.args, self.kwargs, self.inputs = args, kwargs or NO_KWARGS, inputs or ()
         self.site, self.frame, self.effect, self.key = site, None, effect, target
         self.state, self.value, self.exc = WAITING, None, None
-        self.waiting, self.dependents, self.sched, self.owner = 0, [], None, None
+        # ``dependents`` becomes a list when a first node depends on this one: most nodes
+        # (fan-out calls) never get one, and each container allocated per call is work
+        # for the garbage collector while a wide fan-out is issued
+        self.waiting, self.dependents, self.sched, self.owner = 0, (), None, None
         self.start = self.end = 0.0
         self.worker, self.height, self.reason = 0, 0.0, ""
         self.request: Node | None = None  # the batched request this call was sent in

@@ -36,6 +36,7 @@ from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
 from xcs_core.nodes import (
     DONE,
     FAILED,
+    NO_KWARGS,
     Node,
     begin,
     direct_call,
@@ -226,7 +227,7 @@ class Context:
             raise DeferredFailure() from exc
         value = direct_call(node.fn, args, kwargs)
         ended(node, failed=False)
-        node.args, node.kwargs = (), {}
+        node.args, node.kwargs = (), NO_KWARGS
         return node.done(value, node.start, node.end).value
 
     def _wrap(self, node: Node, value: Any) -> Any:

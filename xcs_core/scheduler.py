@@ -51,6 +51,7 @@ from xcs_core.ir import OpKind
 from xcs_core.nodes import (
     DONE,
     FAILED,
+    NO_KWARGS,
     QUEUED,
     RUNNING,
     WAITING,
@@ -127,7 +128,10 @@ class Scheduler(Waiting):
                         return
                     if dep.state != DONE and dep.sched is self:
                         node.waiting += 1
-                        dep.dependents.append(node)
+                        if dep.dependents:
+                            dep.dependents.append(node)
+                        else:
+                            dep.dependents = [node]
                 self._raise_heights(node)
             if node.waiting == 0:
                 self._ready_locked(node, inline, window=True)
@@ -349,9 +353,9 @@ class Scheduler(Waiting):
                 dep.waiting -= 1
                 if dep.waiting == 0 and dep.state == WAITING:
                     self._ready_locked(dep, inline)
-            node.dependents, node.args, node.kwargs, node.frame = [], (), {}, None
+            node.dependents, node.args, node.kwargs, node.frame = (), (), NO_KWARGS, None
             if node.owner is None or node.owner.nodes is None:
-                node.inputs = []  # no graph wanted: let finished ancestors be freed
+                node.inputs = ()  # no graph wanted: let finished ancestors be freed
             self._tell_waiters_locked(node)
         else:
             position = self._deferred.get(node, node.seq) if self._deferred else node.seq

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 
 from xcs_core.batching import Request, run_request
-from xcs_core.nodes import DONE, FAILED, QUEUED, RUNNING, Cancelled, Node, in_worker
+from xcs_core.nodes import DONE, FAILED, NO_KWARGS, QUEUED, RUNNING, Cancelled, Node, in_worker
 
 __all__ = ["NEVER", "Waiting"]
 
@@ -110,7 +110,7 @@ class Waiting:
             if current is node and owned and not isinstance(exc, Cancelled):
                 self.failures.append(node)
             stack.extend(current.dependents)
-            current.dependents, current.args, current.kwargs = [], (), {}
+            current.dependents, current.args, current.kwargs = (), (), NO_KWARGS
             self._tell_waiters_locked(current)
 
     def first_failure(self) -> Node | None:
