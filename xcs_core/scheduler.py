@@ -155,14 +155,19 @@ class Scheduler(Waiting):
             if node.seq > self.failed_seq:
                 self._fail_locked(node, Cancelled())
                 return True
-            node.state = RUNNING
-            if self._batcher is None:
-                self._batcher = Batcher(self)
-            if self._batcher.hold(node, batch, True) and self._running < self.max_workers:
+            if self._hold_locked(node, batch, True) and self._running < self.max_workers:
                 self._pump_locked()
         if self._to_submit:
             self._start_ready()
         return True
+
+    def _hold_locked(self, node: Node, batch: Any, window: bool) -> bool:
+        """Hold a ready call in its batch's group (it runs in the request it joins); True
+        when that cut a full request."""
+        node.state = RUNNING
+        if self._batcher is None:
+            self._batcher = Batcher(self)
+        return self._batcher.hold(node, batch, window)
 
     def _raise_heights(self, node: Node) -> None:
         stack, hops = [node], 0
@@ -191,10 +196,7 @@ class Scheduler(Waiting):
             holds = HOLDS.get(type(fn))
             batch = fn.__xcs_batch__ if holds else None if holds is False else batch_of(fn)
             if batch is not None:
-                node.state = RUNNING  # held: it runs in the request it joins
-                if self._batcher is None:
-                    self._batcher = Batcher(self)
-                self._batcher.hold(node, batch, window)
+                self._hold_locked(node, batch, window)
             elif self._start is not None and (self.starts_calls
                                               or hasattr(fn, "coroutine_function")):
                 node.state = RUNNING  # holds no worker: starts at once (on a loop, a cluster)
