@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 
 import pytest
 
@@ -24,3 +25,17 @@ def pytester(pytester):
     pytester.makefile(".cfg",
                       setup="[tool:pytest]\nasyncio_default_fixture_loop_scope = function\n")
     return pytester
+
+
+@pytest.fixture(scope="module")
+def small_dask_cluster():
+    """A module's Dask executor runs on a LocalCluster of 2 worker processes of 4 threads,
+    shut down when the module's tests are done."""
+    os.environ.setdefault("XCS_DASK_WORKERS", "2")
+    os.environ.setdefault("XCS_DASK_THREADS", "4")
+    yield
+    from xcs_core.executors import _cache
+
+    executor = _cache.pop(("dask", 0), None)
+    if executor is not None:
+        executor.shutdown()

@@ -16,17 +16,7 @@ import xcs_core as xcs  # noqa: E402
 from xcs_core.executors import get_executor  # noqa: E402
 from xcs_core.remote import Remote  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def small_dask_cluster():
-    os.environ.setdefault("XCS_DASK_WORKERS", "2")
-    os.environ.setdefault("XCS_DASK_THREADS", "4")
-    yield
-    from xcs_core.executors import _cache
-
-    executor = _cache.pop(("dask", 0), None)
-    if executor is not None:
-        executor.shutdown()
+pytestmark = pytest.mark.usefixtures("small_dask_cluster")
 
 
 @pytest.fixture

@@ -66,16 +66,7 @@ def failing(n):
     return values
 
 
-@pytest.fixture(scope="module", autouse=True)
-def small_dask_cluster():
-    os.environ.setdefault("XCS_DASK_WORKERS", "2")
-    os.environ.setdefault("XCS_DASK_THREADS", "4")
-    yield
-    from xcs_core.executors import _cache
-
-    executor = _cache.pop(("dask", 0), None)
-    if executor is not None:
-        executor.shutdown()
+pytestmark = pytest.mark.usefixtures("small_dask_cluster")
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
