@@ -4,22 +4,9 @@ import json
 
 import pytest
 
-ENSEMBLE = '''
-import time, pytest, xcs_core as xcs
+from tests import projects
 
-@xcs.op
-def ask(model, q):
-    time.sleep(0.003)
-    return f"{model}:{q}"
-
-@xcs.op
-def judge(answers):
-    return max(answers)
-
-@pytest.mark.xcs_parallel
-def test_ensemble():
-    assert judge([ask(m, "why?") for m in "abcd"]) == "d:why?"
-'''
+ENSEMBLE = projects.ensemble("abcd", 0.003)
 
 
 @pytest.fixture

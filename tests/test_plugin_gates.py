@@ -5,24 +5,9 @@ import json
 import pytest
 
 from pytest_xcs import baseline, cli
+from tests import projects
 
-PARALLEL = '''
-import time, pytest, xcs_core as xcs
-
-@xcs.op
-def ask(model, q):
-    time.sleep(0.002)
-    return f"{model}:{q}"
-
-@xcs.op
-def judge(answers):
-    return max(answers)
-
-@pytest.mark.xcs_parallel
-def test_ensemble():
-    answers = [ask(m, "why?") for m in "abcdef"]
-    assert judge(answers) == "f:why?"
-'''
+PARALLEL = projects.ensemble("abcdef", 0.002)
 
 # The same test after a change that makes every call wait for the one before.
 SERIAL = PARALLEL.replace(
