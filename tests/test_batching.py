@@ -320,3 +320,27 @@ def test_an_async_op_with_an_async_batch_function():
         with xcs.execution(executor=executor):
             assert asyncio.run(program()) == [k * 3 for k in range(7)]
         assert sorted(REQUESTS) == [[0, 1, 2, 3, 4], [5, 6]]
+
+
+def test_a_batch_form_does_not_keep_another_op_of_the_same_function_from_running_inline():
+    def lookup(key):
+        return key * 2
+
+    def lookup_many(items):
+        return [key * 2 for (key,) in items]
+
+    batched = xcs.op(batch=lookup_many, max_batch=8)(lookup)
+    single = xcs.op(lookup)
+
+    @xcs.jit
+    def both(keys):
+        return [batched(k) for k in keys], [single(k) for k in keys]
+
+    runs = []
+    for _ in range(4):  # the inline decision takes three samples
+        with xcs.execution(observer=runs.append):
+            assert both(range(4)) == ([0, 2, 4, 6], [0, 2, 4, 6])
+    reasons = {node.reason for node in runs[-1].nodes
+               if node.kind is xcs.OpKind.CALL and node.target == single.target
+               and node.fn is single}
+    assert reasons == {"cheaper than a dispatch: runs inline"}  # the batched op's own key

@@ -67,10 +67,12 @@ class LeafOp:
         if self.is_async:  # lets event-loop executors run it on their loop
             self.coroutine_function = fn
         self.target = getattr(fn, "__qualname__", repr(fn))
-        # running-average durations are kept per module-qualified name
+        # running-average durations are kept per module-qualified name (a batched op's
+        # apart: its calls last as long as their requests, and never run inline)
         self.key = f"{getattr(fn, '__module__', '')}.{self.target}"
         if batch is not None:
             self.__xcs_batch__ = make_batch(self.target, fn, batch, max_batch)
+            self.key += " (batched)"
             cost.always_dispatch(self.key)  # the request, not an inline call, is the fast path
 
     @property
