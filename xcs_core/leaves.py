@@ -152,7 +152,7 @@ class Watch:
         kind = type(fn)
         if kind is types.BuiltinMethodType:
             return type(fn.__self__) not in _PLAIN_VALUES
-        base = fn.__func__ if kind is types.MethodType else fn  # (never probe a stand-in)
+        base = _base(fn)
         return self._cheap.get(id(base)) is not base
 
     def timed(self, fn: Any, site: tuple[str, int], call: Callable[..., Any], *args: Any,
@@ -193,7 +193,7 @@ class Watch:
                     entry[3] = median = tuple(sorted(column)[len(column) // 2]
                                               for column in zip(*samples))
                     if median[0] - median[1] < cost.INLINE_BELOW:
-                        base = fn.__func__ if type(fn) is types.MethodType else fn
+                        base = _base(fn)
                         self._cheap[id(base)] = base
             self._stack.pop()
 
@@ -266,6 +266,12 @@ def watch_trace(ctx: Any, leaves: Leaves | None, watch: Watch | None) -> None:
             watch.leaf_clock = leaf_clock(ctx.nodes)
         ctx.watch = watch
     ctx.extra = ctx.leaves is not None or ctx.watch is not None
+
+
+def _base(fn: Any) -> Any:
+    """The function behind a bound method (made anew on each access), else ``fn`` itself
+    (never probed with ``getattr``: it may be a stand-in)."""
+    return fn.__func__ if type(fn) is types.MethodType else fn
 
 
 def _is_xcs(fn: Any) -> bool:

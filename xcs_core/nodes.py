@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from xcs_core import cost, loops, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
-from xcs_core.remote import Remote
+from xcs_core.remote import Remote, fetch
 from xcs_core.values import Traced
 
 __all__ = ["DONE", "FAILED", "NO_KWARGS", "QUEUED", "RUNNING", "WAITING", "Cancelled", "Node",
            "build_graph", "direct_call", "execute", "in_worker", "resolve",
-           "value_of", "wait", "written"]
+           "fetch_values", "value_of", "wait", "written"]
 
 WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 #: the ``kwargs`` of every node called without keyword arguments (shared: never mutated)
@@ -160,8 +160,7 @@ def wait(node: Node) -> Any:
         node.sched.wait(node)
     if node.state == FAILED:
         raise node.exc
-    value = node.value
-    return value.get() if type(value) is Remote else value
+    return value_of(node)
 
 
 def value_of(node: Node) -> Any:
@@ -169,6 +168,12 @@ def value_of(node: Node) -> Any:
     computed (``remote.Remote``) is fetched (once)."""
     value = node.value
     return value.get() if type(value) is Remote else value
+
+
+def fetch_values(nodes: Iterable[Node]) -> None:
+    """Fetch the values kept remote of the finished ``nodes`` together, one round trip per
+    executor (``remote.fetch``), before they are read one by one."""
+    fetch([node.value for node in nodes if node.state == DONE])
 
 
 def handles(obj: Any, seen: dict[int, Any] | None = None) -> Any:

@@ -42,11 +42,11 @@ from xcs_core.nodes import (
     direct_call,
     ended,
     execute,
+    fetch_values,
     resolve,
     value_of,
     written,
 )
-from xcs_core.remote import fetch
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Pending, Ready, Traced
 from xcs_core.waiting import NEVER
@@ -220,7 +220,7 @@ class Context:
         node.reason = reason
         if node.inputs and self.sched is not None and self.sched.starts_calls:
             # values kept where they ran (a cluster): fetched together, not one by one
-            fetch([n.value for n in node.inputs if n.state == DONE])
+            fetch_values(node.inputs)
         try:
             args, kwargs = begin(node)
         except BaseException as exc:
@@ -292,7 +292,7 @@ def fetch_inside(obj: Any) -> None:
     found: dict[int, Node] = {}
     walk.collect(obj, found)
     if len(found) > 1:
-        fetch([node.value for node in found.values() if node.state == DONE])
+        fetch_values(found.values())
 
 
 # -- the jit boundary ------------------------------------------------------------------

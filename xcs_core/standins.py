@@ -17,8 +17,7 @@ from typing import Any
 from xcs_core import intrinsics, sites, values, walk
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
-from xcs_core.nodes import DONE, FAILED, Cancelled, Node, value_of, wait
-from xcs_core.remote import fetch
+from xcs_core.nodes import DONE, FAILED, Cancelled, Node, fetch_values, value_of, wait
 from xcs_core.runtime import RECORD, RUN, Context, _record, current
 from xcs_core.values import Traced
 
@@ -77,7 +76,7 @@ class _Runtime:
                 ctx.sync(node, str(reason), frame)
             ctx.sched.wait_many(pending)
         if ctx.sched.starts_calls and len(found) > 1:  # values kept remote: one round trip
-            fetch([node.value for node in found.values() if node.state == DONE])
+            fetch_values(found.values())
 
     def glue(self, fn: Any, label: str, args: tuple, direct: bool) -> Any:
         ctx = self._owner(args)
