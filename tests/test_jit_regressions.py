@@ -857,6 +857,25 @@ def program(q, n, models, history, cfg):
     k = deep_count(list(range(800)))
     return {"k": k}
 """),
+    # seed 700948: noise differs (tasks that an earlier failure stopped were logged as
+    # "Task exception was never retrieved ... DeferredFailure")
+    "tasks_stopped_by_an_earlier_failure_log_nothing": (
+        700948, _args("plan a trip", 4, ["m1", "m2", "m3"], "short", 3), """\
+async def run_llm(model, prompt):
+    reply = await allm(prompt, model=model)
+    return reply.upper()
+
+async def shout_risky(text):
+    said = await arisky(text)
+    return said.upper()
+
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    texts1 = await asyncio.gather(*[run_llm(m, q) for m in models])
+    text9 = await asyncio.wait_for(shout_risky(q), 5)
+    opts = [await fut for fut in asyncio.as_completed([amaybe(x) for x in texts1], timeout=5)]
+    return {"opts": opts}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from xcs_core import calls, cost, intrinsics, runtime, standins, twins  # noqa: F401 - standins: installs
 from xcs_core import values as values_module
-from xcs_core.errors import XcsWarning
+from xcs_core.errors import DeferredFailure, XcsWarning
 from xcs_core.executors import get_executor, validate_executor, validate_max_workers
 from xcs_core.leaves import Leaves
 from xcs_core.nodes import Node
@@ -163,6 +163,7 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
         loop = getattr(_private, "loop", None)
         if loop is None or loop.is_closed():
             loop = _private.loop = asyncio.new_event_loop()
+            loop.set_task_factory(_quiet_task)
         try:
             return loop.run_until_complete(coroutine_function(*args, **kwargs))
         finally:
@@ -175,6 +176,24 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _private = threading.local()  # each worker thread's private event loop
+
+
+def _quiet_task(loop: Any, coro: Any, **kwargs: Any) -> Any:
+    """The private loop's tasks: one that ends because an earlier call failed is not
+    logged as "never retrieved".  Plain Python stopped at that failure and never made
+    the task; the jit boundary raises the failure itself."""
+    import asyncio
+
+    task = asyncio.Task(coro, loop=loop, **kwargs)
+    task.add_done_callback(_retrieve_deferred)
+    return task
+
+
+def _retrieve_deferred(task: Any) -> None:
+    # ``exception()`` would mark any exception retrieved: only this one is looked at
+    if not task.cancelled() and isinstance(getattr(task, "_exception", None),
+                                           DeferredFailure):
+        task.exception()
 
 def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None,
         leaves: Any = None) -> Any:

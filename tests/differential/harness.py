@@ -12,6 +12,8 @@ Compared, in this order (the first difference names the cause):
 * ``calls``: every leaf call with the arguments it saw (deep-copied when it ran), as a
   multiset, so a call run twice, never run, or run with mutated arguments shows up;
 * ``state``: module globals the program touches and the final state of its arguments;
+* ``noise``: what asyncio logged while the program ran (a task whose exception was never
+  retrieved, ...), by first line and exception type: xcs must not add any;
 * ``fallback``: the jitted run warned (``XcsWarning``) that some of the program's own code
   runs as plain Python because xcs could not compile it (a self-recursive helper, a method
   naming its class, ...): the same results, but its leaf calls one at a time.
@@ -20,10 +22,13 @@ Compared, in this order (the first difference names the cause):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
+import gc
 import importlib.util
 import itertools
+import logging
 import os
 import re
 import sys
@@ -149,11 +154,13 @@ class Outcome:
     leak: Any = None
     raw_error: BaseException | None = None
     traceback: str = ""
+    noise: Any = ()  # what asyncio logged (see ``_asyncio_log``)
     fallback: Any = ()  # what the jitted run warned runs as plain Python (see FALLBACK)
     tolerated: Any = None  # a difference allowed after an uncaught failure (see STRICT)
 
 
-ASPECTS = ("hang", "error", "result", "leak", "log", "effects", "calls", "state", "fallback")
+ASPECTS = ("hang", "error", "result", "leak", "log", "effects", "calls", "state", "noise",
+           "fallback")
 FALLBACK = re.compile(r"xcs\.jit: (\S+) \(.*?\) runs as plain Python, because (.*?): its leaf")
 
 
@@ -196,12 +203,13 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name=f"xcs-diff-{prog.seed}")
-    with warnings.catch_warnings(record=True) as warned:
+    with warnings.catch_warnings(record=True) as warned, _asyncio_log() as noise:
         warnings.simplefilter("always", xcs.XcsWarning)
         thread.start()
         thread.join(TIMEOUT if timeout is None else timeout)
-    if thread.is_alive():
-        return Outcome(hang=True)
+        if thread.is_alive():
+            return Outcome(hang=True)
+        gc.collect()  # a task never retrieved is logged when it is freed
     fallback = sorted({" ".join(m.groups()) for w in warned
                        if (m := FALLBACK.search(str(w.message)))})
     exc = box.get("error")
@@ -218,8 +226,33 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
         leak=leaks({"result": result, "globals": state, "args": args, "error": exc,
                     "calls": list(module.CALLS)}),
         raw_error=exc,
+        noise=tuple(sorted(noise)),
         fallback=tuple(fallback),
     )
+
+
+_EXCEPTION = re.compile(r"exception=(\w+)")
+
+
+@contextlib.contextmanager
+def _asyncio_log() -> Any:
+    """Collect what the ``asyncio`` logger says meanwhile: first line and exception type."""
+    said: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            kind = _EXCEPTION.search(text)
+            said.append(text.splitlines()[0] + (f" ({kind.group(1)})" if kind else ""))
+
+    logger, handler = logging.getLogger("asyncio"), Collect()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield said
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _message(exc: BaseException) -> str:
