@@ -26,14 +26,13 @@ Definitions
 from __future__ import annotations
 
 import functools
-import gc
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from xcs_core import cost
-from xcs_core.ir import ComputationGraph, Operation, OpKind, call_levels
+from xcs_core.ir import ComputationGraph, Operation, OpKind, bulk, call_levels
 from xcs_core.optimize import BatchPlan, plan_and_saving
 from xcs_core.patterns import Patterns, find_patterns
 
@@ -166,15 +165,8 @@ def analyze(graph: ComputationGraph | Any) -> Analysis:
     if not isinstance(graph, ComputationGraph):
         raise TypeError(f"xcs.analyze: expected a ComputationGraph or the result of xcs.trace, "
                         f"got {type(graph).__name__}")
-    # The walk allocates many small acyclic objects; the cyclic collector would
-    # rescan them again and again and make the pass superlinear on big graphs.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with bulk():
         return _analyze(graph)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _analyze(graph: ComputationGraph) -> Analysis:

@@ -29,11 +29,14 @@ renders to Graphviz DOT, and round-trips through JSON.  Analyses live in
 from __future__ import annotations
 
 import enum
+import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef", "call_levels"]
+__all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef", "bulk",
+           "call_levels"]
 
 SCHEMA_VERSION = 1
 
@@ -128,6 +131,22 @@ class Operation:
             meta=dict(data.get("meta", {})),
             args=None if data.get("args") is None else tuple(map(str, data["args"])),
         )
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Build or walk a big graph without the cyclic garbage collector.
+
+    Freezing or analyzing a graph allocates many small acyclic objects; the collector
+    would rescan the whole, growing graph again and again and make the pass
+    superlinear.  Nothing made here forms a cycle, so nothing is left to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ComputationGraph:

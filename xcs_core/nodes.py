@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from xcs_core import cost, loops, sites, walk
-from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef
+from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef, bulk
 from xcs_core.remote import Remote, fetch
 from xcs_core.values import Traced
 
@@ -207,40 +207,51 @@ def handles(obj: Any, seen: dict[int, Any] | None = None) -> Any:
 
 def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:
     """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges."""
-    ops: list[Operation] = []
-    barrier: int | None = None
-    epoch: list[int] = []
-    for node in nodes:
-        inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces' values
-        data = {d.seq for d in inputs}
-        control: list[int] = []
-        if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
-            control.append(barrier)
-        if node.effect:
-            control.extend(s for s in epoch if s not in data and s != barrier)
-            epoch = []
-        if node.kind is OpKind.SYNC or node.effect:
-            barrier = node.seq
-        elif node.kind is not OpKind.INPUT:
-            epoch.append(node.seq)
-        meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
-        if node.reason:
-            meta["reason"] = node.reason
-        if node.kind is OpKind.CALL and node.site is not None:
-            loop = loops.loop_at(*node.site)
-            if loop:
-                meta["loop"] = loop
-        if node.state == FAILED:
-            meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
-        batch = getattr(node.fn, "__xcs_batch__", None) if node.kind is OpKind.CALL else None
-        if batch is not None:
-            meta["batch"] = batch.max_batch  # its calls may be sent together (batching.py)
-        outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
-        ops.append(Operation(node.seq, node.kind, node.target,
-                             tuple(ValueRef(d.seq) for d in inputs), outs,
-                             tuple(control), sites.format_site(node.site) if node.site else "",
-                             node.effect, meta, node.shown))
-    return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
+    with bulk():
+        ops: list[Operation] = []
+        barrier: int | None = None
+        epoch: list[int] = []
+        places: dict[sites.Site, tuple[str, str]] = {}  # a site's text and loop, once each
+        for node in nodes:
+            inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces'
+            data = {d.seq for d in inputs} if inputs else ()
+            control: list[int] = []
+            if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
+                control.append(barrier)
+            if node.effect:
+                control.extend(s for s in epoch if s not in data and s != barrier)
+                epoch = []
+            if node.kind is OpKind.SYNC or node.effect:
+                barrier = node.seq
+            elif node.kind is not OpKind.INPUT:
+                epoch.append(node.seq)
+            ops.append(_operation(node, inputs, control, places))
+        return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
+
+
+def _operation(node: Node, inputs: list[Node], control: list[int],
+               places: dict[sites.Site, tuple[str, str]]) -> Operation:
+    """One frozen operation of ``build_graph``."""
+    meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
+    if node.reason:
+        meta["reason"] = node.reason
+    site = node.site
+    where = ""
+    if site is not None:
+        place = places.get(site)
+        if place is None:
+            place = places[site] = (sites.format_site(site), loops.loop_at(*site))
+        where = place[0]
+        if node.kind is OpKind.CALL and place[1]:
+            meta["loop"] = place[1]
+    if node.state == FAILED:
+        meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
+    batch = getattr(node.fn, "__xcs_batch__", None) if node.kind is OpKind.CALL else None
+    if batch is not None:
+        meta["batch"] = batch.max_batch  # its calls may be sent together (batching.py)
+    outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
+    return Operation(node.seq, node.kind, node.target, tuple(ValueRef(d.seq) for d in inputs),
+                     outs, tuple(control), where, node.effect, meta, node.shown)
 
 
 _SHOWN = 40  # characters of one constant argument shown in a printed graph
