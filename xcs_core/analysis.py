@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xcs_core import cost
-from xcs_core.ir import ComputationGraph, Operation, OpKind, bulk, call_levels
+from xcs_core.ir import ComputationGraph, Operation, OpKind, bulk, call_levels, calls_on_paths
 from xcs_core.optimize import BatchPlan, plan_and_saving
 from xcs_core.patterns import Patterns, find_patterns
 
@@ -173,25 +173,29 @@ def _analyze(graph: ComputationGraph) -> Analysis:
     use_def: dict[int, tuple[int, list[int]]] = {}
     control: dict[int, tuple[int, ...]] = {}
     longest: dict[int, float] = {}
-    calls_on_path: dict[int, int] = {}
     via: dict[int, int | None] = {}
     total = 0.0
+    levels, calls_on_path = calls_on_paths(graph)
+    timed = (OpKind.CALL, OpKind.GLUE)
     for op in graph:
+        oid = op.id
         for ref in op.outputs:
-            use_def[ref.id] = (op.id, [])
+            use_def[ref.id] = (oid, [])
+        data = set()
         for ref in op.inputs:
-            use_def[ref.id][1].append(op.id)
-        data = {use_def[r.id][0] for r in op.inputs}
-        deps = [d.id for d in graph.dependencies(op)]
-        control[op.id] = tuple(d for d in deps if d not in data)
-        best = max(deps, key=lambda d: longest[d], default=None)
-        longest[op.id] = op.duration + (longest[best] if best is not None else 0.0)
-        via[op.id] = best
-        calls_on_path[op.id] = (op.kind is OpKind.CALL) + max(
-            (calls_on_path[d] for d in deps), default=0)
-        if op.kind in (OpKind.CALL, OpKind.GLUE):
-            total += op.duration
-    levels = call_levels(graph)
+            producer, users = use_def[ref.id]
+            users.append(oid)
+            data.add(producer)
+        deps = graph.dependencies(op)
+        best, best_time = None, 0.0
+        for dep in deps:  # the first of the longest paths
+            if best is None or longest[dep.id] > best_time:
+                best, best_time = dep.id, longest[dep.id]
+        duration = op.duration
+        longest[oid], via[oid] = duration + best_time, best
+        control[oid] = tuple(d.id for d in deps if d.id not in data) if deps else ()
+        if op.kind in timed:
+            total += duration
     end = max(longest, key=lambda k: longest[k], default=None)
     path: list[int] = []
     while end is not None:

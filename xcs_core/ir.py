@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["ComputationGraph", "GraphError", "OpKind", "Operation", "ValueRef", "bulk",
-           "call_levels"]
+           "call_levels", "calls_on_paths"]
 
 SCHEMA_VERSION = 1
 
@@ -312,14 +312,24 @@ class ComputationGraph:
 def call_levels(graph: ComputationGraph) -> list[list[int]]:
     """Leaf-call ids grouped by call level: the number of calls on the longest path
     that reaches a call (glue, inputs and serialization points cost nothing)."""
+    return calls_on_paths(graph)[0]
+
+
+def calls_on_paths(graph: ComputationGraph) -> tuple[list[list[int]], dict[int, int]]:
+    """``call_levels``, and for every operation the number of leaf calls on the longest
+    path that ends at it (itself included)."""
     level: dict[int, int] = {}
     groups: list[list[int]] = []
-    for op in graph:
-        base = max((level[d.id] for d in graph.dependencies(op)), default=0)
-        if op.kind is OpKind.CALL:
-            while len(groups) <= base:
+    deps_of, call = graph._deps, OpKind.CALL
+    for op in graph._ops:
+        base = 0
+        for dep in deps_of[op.id]:
+            if level[dep.id] > base:
+                base = level[dep.id]
+        if op.kind is call:
+            if len(groups) <= base:
                 groups.append([])
             groups[base].append(op.id)
             base += 1
         level[op.id] = base
-    return groups
+    return groups, level

@@ -264,6 +264,8 @@ def written(node: Node) -> tuple[str, ...] | None:
     arguments by their values, in place); a jitted run takes none (``Operation.args``)."""
     if node.kind is not OpKind.CALL:
         return None
+    if not node.kwargs:
+        return tuple(map(_show, node.args))
     return (*map(_show, node.args), *(f"{k}={_show(v)}" for k, v in node.kwargs.items()))
 
 

@@ -130,7 +130,16 @@ def _resolving(iterator: Iterator[Any], leaf: Callable[[Traced], Any]) -> Iterat
 
 def collect(obj: Any, found: dict[int, Any]) -> None:
     """Add the node of every pending value inside ``obj`` to ``found`` (by id)."""
-    walk(obj, _noting(found), READ)
+    if type(obj) is not tuple:
+        walk(obj, _noting(found), READ)
+        return
+    for item in obj:  # a call's arguments: mostly atoms and stand-ins, seen without a walk
+        kind = type(item)
+        if kind is Traced:
+            node = item._xcs_node
+            found[id(node)] = node
+        elif kind not in ATOMS:
+            walk(item, _noting(found), READ)
 
 
 def _noting(found: dict[int, Any]) -> Callable[[Traced], Traced]:
