@@ -195,6 +195,7 @@ def _retrieve_deferred(task: Any) -> None:
                                            DeferredFailure):
         task.exception()
 
+
 def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None,
         leaves: Any = None) -> Any:
     """Run the leaf calls of ``fn`` (a function or ``Operator`` class) in parallel.
