@@ -412,6 +412,22 @@ def test_pending_results_reaching_c_code_arrive_concrete_and_the_wait_is_recorde
     assert reasons and all("str.join()" in r for r in reasons)
 
 
+def test_a_jitted_run_records_why_it_waited_for_values_passed_to_c_code():
+    @xcs.jit
+    def joined():
+        answers = [slow_model(i, "j", 0.02) for i in range(3)]
+        return ", ".join(answers)
+
+    runs = []
+    probe.expect(3)
+    with xcs.execution(observer=runs.append):
+        assert joined() == "j:0, j:1, j:2"
+    (ctx,) = runs
+    waits = [n for n in ctx.nodes if n.kind is xcs.OpKind.SYNC]
+    assert [n.inputs[0].target for n in waits] == ["slow_model"] * 3
+    assert {n.reason for n in waits} == {"passed to str.join() (code xcs does not compile)"}
+
+
 def test_users_own_exception_waits_for_calls_in_flight_and_earlier_failures_win():
     @xcs.jit
     def user_raises(q):

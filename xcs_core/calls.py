@@ -126,7 +126,7 @@ def _foreign(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
     values._RT.wait_inside((args, kwargs), reason)
 
     def leaf(proxy: Traced) -> Any:
-        return _force(proxy, str(reason))
+        return _force(proxy, reason)
 
     args = walk.resolve(args, leaf) if args else args
     if kwargs:

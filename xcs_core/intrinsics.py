@@ -64,7 +64,7 @@ def guarded() -> bool:
 
 
 # -- forcing ---------------------------------------------------------------------------
-def _force(proxy: Traced, reason: str) -> Any:
+def _force(proxy: Traced, reason: Any) -> Any:
     return values._RT.force(proxy, reason)
 
 

@@ -137,13 +137,14 @@ class Context:
         if self.sched is not None and self.sched.failed_seq != NEVER:
             raise DeferredFailure()
 
-    def sync(self, node: Node, reason: str, frame: FrameType | None) -> None:
+    def sync(self, node: Node, reason: Any, frame: FrameType | None) -> None:
         """Record a serialization point on ``node`` at the user's line (only in a graph
-        that is kept: nothing else reads it)."""
+        that is kept: nothing else reads it).  ``reason`` is a string, or an object
+        whose ``str()`` is formatted only here, when it is recorded."""
         if self.nodes is None:
             return
         sync = self._node(OpKind.SYNC, "sync", site=sites.site_of(frame))
-        sync.inputs, sync.reason, sync.state = [node], reason, DONE
+        sync.inputs, sync.reason, sync.state = [node], str(reason), DONE
 
     # -- leaf calls ---------------------------------------------------------------
     def call(self, target: str, fn: Callable, args: tuple, kwargs: dict, effect: bool,

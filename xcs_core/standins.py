@@ -45,7 +45,7 @@ class _Runtime:
                 return None
         return ctx
 
-    def force(self, proxy: Traced, reason: str) -> Any:
+    def force(self, proxy: Traced, reason: Any) -> Any:
         node = proxy._xcs_node
         ctx = current()
         if ctx is None or not ctx.owns(proxy):
@@ -73,7 +73,7 @@ class _Runtime:
         if len(pending) > 1:
             frame = sites.user_frame()
             for node in pending:
-                ctx.sync(node, str(reason), frame)
+                ctx.sync(node, reason, frame)
             ctx.sched.wait_many(pending)
         if ctx.sched.starts_calls and len(found) > 1:  # values kept remote: one round trip
             fetch_values(found.values())
