@@ -14,6 +14,7 @@ import inspect
 import threading
 import types
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -160,10 +161,10 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
     def drive(*args: Any, **kwargs: Any) -> Any:
         import asyncio
 
-        loop = getattr(_private, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = _private.loop = asyncio.new_event_loop()
-            loop.set_task_factory(_quiet_task)
+        private = getattr(_private, "loop", None)
+        if private is None or private.loop.is_closed():
+            private = _private.loop = _PrivateLoop()
+        loop = private.loop
         try:
             return loop.run_until_complete(coroutine_function(*args, **kwargs))
         finally:
@@ -172,27 +173,54 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
                 task.cancel()
             if left:
                 loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            for task in list(private.tasks):  # their done callbacks may never run: the
+                _retrieve_deferred(task)  # loop stops when the body ends
+            private.tasks.clear()
     return drive
 
 
-_private = threading.local()  # each worker thread's private event loop
+_private = threading.local()  # each worker thread's ``_PrivateLoop``
+
+
+class _PrivateLoop:
+    """A worker thread's private event loop (``drive``) and the tasks made on it.
+
+    It is closed when the thread ends and its thread-local slot is cleared, as
+    ``asyncio.run`` closes its loop: otherwise the garbage collector would find it
+    open later ("unclosed event loop"), after its sockets were freed."""
+
+    __slots__ = ("loop", "tasks")
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(_quiet_task)
+        self.tasks: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed():
+            self.loop.close()
 
 
 def _quiet_task(loop: Any, coro: Any, **kwargs: Any) -> Any:
     """The private loop's tasks: one that ends because an earlier call failed is not
     logged as "never retrieved".  Plain Python stopped at that failure and never made
-    the task; the jit boundary raises the failure itself."""
+    the task; the jit boundary raises the failure itself.  A task that ends in the
+    loop's last turn is looked at when the body returns (``drive``), others when they
+    end."""
     import asyncio
 
     task = asyncio.Task(coro, loop=loop, **kwargs)
     task.add_done_callback(_retrieve_deferred)
+    _private.loop.tasks.add(task)
     return task
 
 
 def _retrieve_deferred(task: Any) -> None:
     # ``exception()`` would mark any exception retrieved: only this one is looked at
-    if not task.cancelled() and isinstance(getattr(task, "_exception", None),
-                                           DeferredFailure):
+    if task.done() and not task.cancelled() and isinstance(
+            getattr(task, "_exception", None), DeferredFailure):
         task.exception()
 
 
