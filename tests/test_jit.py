@@ -1,5 +1,6 @@
 """xcs.jit: parallel execution with plain-Python results, exceptions and effects."""
 
+import asyncio
 import threading
 import time
 import traceback
@@ -9,6 +10,7 @@ import pytest
 import xcs_core as xcs
 from tests.concurrency import InFlight
 from tests.conftest import line_of
+from xcs_core import scheduler
 from xcs_core.executors import get_executor
 
 
@@ -328,6 +330,45 @@ def test_bad_arguments_name_the_argument():
 
 
 # pool and worker limits ------------------------------------------------------------------
+@pytest.mark.parametrize("step_ms, most, least", [(1.5, None, 10), (0.1, 2, 1)],
+                         ids=["each call after a millisecond", "calls within a millisecond"])
+def test_the_issuing_thread_gives_up_the_gil_once_per_millisecond_of_issuing(
+        monkeypatch, step_ms, most, least):
+    # the scheduler's clock advances ``step_ms`` at each reading; its yields are recorded
+    readings = iter(range(10_000))
+    monkeypatch.setattr(scheduler, "_clock", lambda: next(readings) * step_ms / 1000)
+    yields: list = []
+    monkeypatch.setattr(scheduler, "_yield", yields.append)
+
+    @xcs.jit(max_workers=10)
+    def fan(q):
+        return [slow_model(i, q, 0.002) for i in range(10)]
+
+    assert fan("y") == [f"y:{i}" for i in range(10)]
+    assert len(yields) >= least
+    assert most is None or len(yields) <= most
+
+
+def test_issuing_async_calls_keeps_the_gil(monkeypatch):
+    # an event loop given the GIL starts every call issued so far before it gives it back
+    readings = iter(range(10_000))
+    monkeypatch.setattr(scheduler, "_clock", lambda: next(readings) * 0.0015)
+    yields: list = []
+    monkeypatch.setattr(scheduler, "_yield", yields.append)
+
+    @xcs.op
+    async def answer(i):
+        await asyncio.sleep(0.002)
+        return i
+
+    @xcs.jit(executor="asyncio")
+    def fan():
+        return [answer(i) for i in range(10)]
+
+    assert fan() == list(range(10))
+    assert yields == []
+
+
 def test_max_workers_is_respected_and_the_pool_is_reused():
     @xcs.jit(max_workers=2)
     def ensemble(q):

@@ -203,6 +203,7 @@ class Context:
             return Pending(proxy)
         if found or not sched.hold(node):  # a batched op's ready call goes to its window
             sched.add(node)
+        sched.issued()
         return proxy
 
     def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,

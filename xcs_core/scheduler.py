@@ -43,6 +43,7 @@ import heapq
 import threading
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter as _clock
 from time import sleep as _yield
 from typing import Any
 
@@ -68,6 +69,7 @@ from xcs_core.optimize import BatchPlan
 from xcs_core.waiting import NEVER, Waiting
 
 _PROPAGATION_LIMIT = 16  # how far a new node raises its ancestors' priorities
+_ISSUE_SLICE = 1e-3  # seconds of issuing calls between two yields of the GIL (``issued``)
 __all__ = ["Scheduler"]
 
 class Scheduler(Waiting):
@@ -95,6 +97,7 @@ class Scheduler(Waiting):
         self.max_workers = max_workers
         self._heap: list[tuple[float, int, Node]] = []
         self._first_submit = True
+        self._yielded = _clock()  # when the jitted code's thread last gave up the GIL
         self._batcher: Batcher | None = None  # made when a batched op's call is first ready
         self._running = 0
         self._submitted: dict[int, Any] = {}  # handed to the pool, not started yet
@@ -217,6 +220,19 @@ class Scheduler(Waiting):
             self._submitted[id(node)] = node
             self._to_submit.append(node)
 
+    def issued(self) -> None:
+        """The jitted code's thread dispatched a call.  While pool workers run calls, once
+        per millisecond spent issuing calls, it gives up the GIL: a worker whose call
+        ended runs what that made ready (the next call of a chain) now, not after the
+        interpreter's 5 ms switch interval.  (Async calls hold no worker: an event loop
+        that got the GIL would start every call issued so far before giving it back.)"""
+        if not self._running:
+            return
+        now = _clock()
+        if now - self._yielded > _ISSUE_SLICE:
+            self._yielded = now
+            _yield(0)
+
     def _start_ready(self) -> None:
         """Submit the calls the pump released and start ready async calls, in program
         order, outside the lock (submitting may wake a thread; arguments may wait)."""
@@ -234,6 +250,7 @@ class Scheduler(Waiting):
                 # that thread next waits (or after the interpreter's 5 ms switch
                 # interval) while it goes on issuing calls
                 self._first_submit = False
+                self._yielded = _clock()
                 _yield(0)
         while to_start:
             try:
