@@ -894,6 +894,30 @@ async def program(q, n, models, history, cfg):
     texts2 = await tree_llm(models, 3)
     return {}
 """),
+    # a context variable template on the engine before calls ran in their call site's
+    # context: result differs (dispatched calls read the default, not what was set)
+    "dispatched_calls_read_the_call_sites_context_variables": (
+        0, _args("plan a trip", 4, ["m1", "m2", "m3"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    REQUEST.set(f"req {len(models)}")
+    texts1 = [tagged(x) for x in models]
+    text2 = tagged(q)
+    token = REQUEST.set(q)
+    text3 = tagged(q)
+    REQUEST.reset(token)
+    return {"texts1": texts1, "text2": text2, "text3": text3}
+"""),
+    "a_jitted_coroutine_reads_its_callers_context_variables": (
+        0, _args("fix the bug", 4, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    text1 = await atagged(q)
+    REQUEST.set(q + "!")
+    text2 = await atagged(q) + tagged(q)
+    texts3 = list(await asyncio.gather(*[atagged(x) for x in models]))
+    return {"text1": text1, "text2": text2, "texts3": texts3}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

@@ -99,8 +99,7 @@ class JitFunction:
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Await the jitted call from a coroutine: it runs on a worker thread, so the
         running event loop stays free while the call's own operations run."""
-        return await runtime.running_loop().run_in_executor(
-            None, functools.partial(self, *args, **kwargs))
+        return await _in_thread(runtime.running_loop(), functools.partial(self, *args, **kwargs))
 
     def __repr__(self) -> str:
         return f"<xcs.jit {getattr(self.fn, '__qualname__', self.fn)!r}>"
@@ -149,7 +148,39 @@ class AsyncJitFunction(JitFunction):
             executor = executor.on_loop(loop)
         body = functools.partial(runtime.run, _drive(twins.twin_of(self.fn)), args, kwargs,
                                  executor, **self._run_options(override))
-        return await loop.run_in_executor(None, body)
+        return await _in_thread(loop, body)
+
+
+async def _in_thread(loop: Any, body: Callable[[], Any]) -> Any:
+    """``await`` ``body()`` run on a worker thread of ``loop``'s default executor, with this
+    task's context variables, as if it ran in this task: it sees what was set before,
+    and what it sets is set here when it is done (a run in the task would have set it
+    here)."""
+    context = contextvars.copy_context()
+    try:
+        return await loop.run_in_executor(None, context.run, body)
+    finally:
+        _adopt(context)
+
+
+def _adopt(context: contextvars.Context) -> None:
+    """Set here every context variable whose value in ``context`` differs."""
+    here = contextvars.copy_context()
+    for var, value in context.items():
+        if here.get(var, _UNSET) is not value:
+            var.set(value)
+
+
+_UNSET = object()
+
+
+async def _keeping_context(coroutine: Any, box: list[contextvars.Context]) -> Any:
+    """``await coroutine``, then put the context variables it ran with in ``box`` (a
+    task runs in a copy of the context it was made in)."""
+    try:
+        return await coroutine
+    finally:
+        box.append(contextvars.copy_context())
 
 
 def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
@@ -164,10 +195,13 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
         private = getattr(_private, "loop", None)
         if private is None or private.loop.is_closed():
             private = _private.loop = _PrivateLoop()
-        loop = private.loop
+        loop, ran = private.loop, []
         try:
-            return loop.run_until_complete(coroutine_function(*args, **kwargs))
+            return loop.run_until_complete(
+                _keeping_context(coroutine_function(*args, **kwargs), ran))
         finally:
+            if ran:  # what the body set is set here, and by ``_in_thread`` in the caller
+                _adopt(ran[0])
             left = asyncio.all_tasks(loop)
             for task in left:
                 task.cancel()

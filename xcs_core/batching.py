@@ -80,7 +80,7 @@ from typing import Any
 
 from xcs_core import cost
 from xcs_core.ir import OpKind
-from xcs_core.nodes import DONE, QUEUED, Cancelled, Node, begin, ended
+from xcs_core.nodes import DONE, QUEUED, Cancelled, Node, begin, ended, in_context
 from xcs_core.optimize import BatchPlan
 
 __all__ = ["HOLDS", "Batch", "BatchFailure", "BatchResultError", "Batcher", "Request",
@@ -282,11 +282,11 @@ def _send(sched: Any, request: Request, calls: list[Node], items: list[tuple]
     error: BaseException | None = None
     results: list[Any] = []
     try:
-        if sched._around is None:
-            value = sched._call(batch.fn, (items,), {})
+        if sched._around is None:  # in the context of the request's first call
+            value = in_context(calls[0], sched._call, batch.fn, (items,), {})
         else:
             with sched._around(request):
-                value = sched._call(batch.fn, (items,), {})
+                value = in_context(calls[0], sched._call, batch.fn, (items,), {})
         results = batch.results(value, len(items))
     except BaseException as exc:  # noqa: BLE001 - every call of the request fails with it
         error = exc
@@ -307,7 +307,7 @@ def _alone(sched: Any, node: Node, args: tuple, kwargs: dict
            ) -> tuple[Node, Any, BaseException | None]:
     """A call whose arguments do not bind to a tuple runs through the op itself."""
     try:
-        value, exc = sched._call(node.fn, args, kwargs), None
+        value, exc = in_context(node, sched._call, node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - recorded on the call
         value, exc = None, error
     ended(node, exc is not None)

@@ -12,6 +12,7 @@ nodes is ``xcs_core.scheduler``'s job.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -42,7 +43,8 @@ class Node:
 
     __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
                  "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
-                 "owner", "start", "end", "worker", "height", "reason", "request", "shown")
+                 "owner", "start", "end", "worker", "height", "reason", "request", "shown",
+                 "context")
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
@@ -59,6 +61,8 @@ class Node:
         self.worker, self.height, self.reason = 0, 0.0, ""
         self.request: Node | None = None  # the batched request this call was sent in
         self.shown: tuple[str, ...] | None = None  # a recorded call's arguments (``written``)
+        # a copy of the call site's context variables, when it runs elsewhere (``execute``)
+        self.context: contextvars.Context | None = None
 
     def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
         """Mark as already computed (used when a node runs synchronously)."""
@@ -142,11 +146,22 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
     except BaseException as exc:  # an input failed on another scheduler
         return None, exc
     try:
-        value, exc = call(node.fn, args, kwargs), None
+        value, exc = in_context(node, call, node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order
         value, exc = None, error
     ended(node, exc is not None)
     return value, exc
+
+
+def in_context(node: Node, call: Callable[..., Any], fn: Any, args: tuple, kwargs: dict
+               ) -> Any:
+    """``call(fn, args, kwargs)`` seeing the context variables ``node``'s call site saw, in
+    a copy of that context (``node.context``), as a task would; what it sets stays its
+    own.  Without a copy (a call run at once, on the thread that made it), here."""
+    context = node.context
+    if context is None:
+        return call(fn, args, kwargs)
+    return context.run(call, fn, args, kwargs)
 
 
 def _estimate(node: Node) -> float:

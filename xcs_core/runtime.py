@@ -26,6 +26,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable
+from contextvars import copy_context
 from types import CodeType, FrameType
 from typing import Any
 
@@ -195,6 +196,7 @@ class Context:
             self.check(node)
         if frame is not None:
             node.frame = (frame, frame.f_lasti, line)
+        node.context = copy_context()  # what the call sees where it runs, as a task would
         self.made_pending = True
         proxy = Traced(node)
         if is_async:

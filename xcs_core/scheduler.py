@@ -298,7 +298,7 @@ class Scheduler(Waiting):
             self._after_async([(node, None, exc)])
             return
         fn = node.fn if remote else node.fn.coroutine_function
-        self._start(fn, args, kwargs, self._async_done, node)
+        self._start(fn, args, kwargs, self._async_done, node, node.context)
 
     def _after_async(self, outcomes: list[tuple[Node, Any, BaseException | None]]) -> None:
         """Runs on the executor's thread (event loop, Dask callback): record the calls that

@@ -12,6 +12,7 @@ scheduler while its inputs are pending.  Importing this module installs it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import copy_context
 from typing import Any
 
 from xcs_core import intrinsics, sites, values, walk
@@ -97,6 +98,7 @@ class _Runtime:
         if ctx.mode == RECORD:
             return ctx._wrap(node, _record(node))
         ctx.check_failed()
+        node.context = copy_context()  # it runs where its inputs finish
         ctx.sched.add(node)
         return Traced(node)
 

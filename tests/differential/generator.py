@@ -1553,6 +1553,27 @@ def t_deep_recursion(g: Gen) -> bool:
               "$k = $fn($d) + score($t)", [(k, "num")], fn=fn, k=k, d=str(d), t=g.pick("text"))
     return True
 
+def t_context_var(g: Gen) -> bool:
+    t, ts = g.pick("text"), g.pick("texts")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        vs = g.new("texts")
+        g.add("context variable set before a fan-out that reads it",
+              'REQUEST.set(f"req {len($ts)}")\n$vs = [tagged(x) for x in $ts]',
+              [(vs, "texts")], vs=vs, ts=ts)
+    elif choice == 1:
+        v, w = g.new("text"), g.new("text")
+        g.add("context variable changed between two calls that read it",
+              "$v = tagged($t)\ntoken = REQUEST.set($t)\n$w = tagged($t)\nREQUEST.reset(token)",
+              [(v, "text"), (w, "text")], v=v, w=w, t=t)
+    else:
+        v = g.new("text")
+        g.add("context variable read after calls",
+              'REQUEST.set("r-" + $t)\n$v = REQUEST.get() + " " + tagged($t)',
+              [(v, "text")], v=v, t=t)
+    return True
+
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -1565,6 +1586,23 @@ def a_gather_helpers(g: Gen) -> bool:
     g.add("gather over user coroutines",
           "$v = await asyncio.gather(*[run_llm(m, $t) for m in models])",
           [(v, "texts")], ["run_llm"], v=v, t=g.pick("text"))
+    return True
+
+
+def a_context_var(g: Gen) -> bool:
+    t, ts = g.pick("text"), g.pick("texts")
+    if g.rng.randrange(2):
+        vs = g.new("texts")
+        g.add("context variable set before gathered async calls that read it",
+              'REQUEST.set(f"areq {len($ts)}")\n'
+              "$vs = list(await asyncio.gather(*[atagged(x) for x in $ts]))",
+              [(vs, "texts")], vs=vs, ts=ts)
+    else:
+        v, w = g.new("text"), g.new("text")
+        g.add("context variable changed between two awaits that read it",
+              "$v = await atagged($t)\nREQUEST.set($t + \"!\")\n"
+              "$w = await atagged($t) + tagged($t)",
+              [(v, "text"), (w, "text")], v=v, w=w, t=t)
     return True
 
 
@@ -1875,7 +1913,7 @@ SYNC_TEMPLATES = [
     (t_walrus_comp, 1), (t_match, 1), (t_str_chain, 1), (t_get_default, 1), (t_aug_dict, 1),
     (t_global_helper, 1), (t_helper_try, 1), (t_finally_return, 1), (t_short_circuit, 1),
     (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
-    (t_global_container_writes, 2), (t_deep_recursion, 1),
+    (t_global_container_writes, 2), (t_deep_recursion, 1), (t_context_var, 2),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
@@ -1883,6 +1921,7 @@ ASYNC_TEMPLATES = [
     (a_gather_return_exceptions, 2), (a_gather_fail_caught, 2), (a_create_task, 2),
     (a_wait_for, 1), (a_as_completed, 1), (a_task_group, 1), (a_await_later, 1),
     (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1), (a_task_fail_caught, 2),
+    (a_context_var, 2),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a

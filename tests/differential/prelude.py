@@ -15,6 +15,7 @@ they saw); ``aspare`` is for calls that are never awaited and records nothing.
 PRELUDE = '''\
 import asyncio
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import functools
@@ -41,6 +42,7 @@ COUNT = 0       # a module-level counter changed with `global`
 BOARD = SimpleNamespace(last=None, best=None)   # attributes set from results
 _LOCK = threading.Lock()
 _RNG = random.Random()
+REQUEST = contextvars.ContextVar("request", default="no request")  # read by ``tagged``
 
 
 def _h(*parts):
@@ -166,6 +168,23 @@ def publish(value):
     with _LOCK:
         EFFECTS.append(("publish", value))
     return True
+
+
+@xcs.op
+def tagged(text):
+    """A leaf call that reads a context variable (a request id, a tracing span)."""
+    _jitter()
+    (text, request), _ = _saw("tagged", (text, REQUEST.get()), {})
+    return f"{request}: {_h(text)}"
+
+
+@xcs.op
+async def atagged(text):
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+    (text, request), _ = _saw("atagged", (text, REQUEST.get()), {})
+    return f"{request}: {_h(text)}"
 
 
 @xcs.op

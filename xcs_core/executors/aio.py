@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import functools
 import threading
 import weakref
@@ -33,7 +34,7 @@ class _OnLoop:
         return call_on(self.loop, fn, args, kwargs)
 
     def start(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict,
-              done: Done, token: Any) -> None:
+              done: Done, token: Any, context: contextvars.Context | None = None) -> None:
         """Schedule a coroutine on the loop; when it ends, ``done([(token, value, exc)])``
         runs there.
 
@@ -44,7 +45,7 @@ class _OnLoop:
         starts = self.__dict__.get("_starts")
         if starts is None or starts.loop is not self.loop:
             starts = self._starts = starts_of(self.loop)
-        starts.add((coroutine_function, args, kwargs, done, token))
+        starts.add((coroutine_function, args, kwargs, done, token, context))
 
 
 class AsyncioExecutor(_OnLoop, OffloadExecutor):
@@ -84,7 +85,7 @@ def starts_of(loop: asyncio.AbstractEventLoop) -> _Starts:
     return starts
 
 
-_Item = tuple[Any, tuple, dict, Done, Any]
+_Item = tuple[Any, tuple, dict, Done, Any, "contextvars.Context | None"]
 
 
 class _Starts:
@@ -118,9 +119,12 @@ class _Starts:
         with self.lock:
             items, self.queue = self.queue, collections.deque()
             self.scheduled = False
-        for coroutine_function, args, kwargs, done, token in items:
-            try:
-                task = self.loop.create_task(coroutine_function(*args, **kwargs))
+        create_task = self.loop.create_task
+        for coroutine_function, args, kwargs, done, token, context in items:
+            try:  # a task runs in a copy of the context it is made in: the call site's
+                coroutine = coroutine_function(*args, **kwargs)
+                task = create_task(coroutine) if context is None else context.run(
+                    create_task, coroutine)
             except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
                 self._ended(done, token, None, exc)
                 continue
@@ -150,7 +154,7 @@ class _Starts:
     def _fail_all(self, exc: BaseException) -> None:
         with self.lock:
             items, self.queue = self.queue, collections.deque()
-        for *_, done, token in items:
+        for _, _, _, done, token, _ in items:
             done([(token, None, exc)])
 
 

@@ -91,10 +91,11 @@ class DaskExecutor(OffloadExecutor):
         return self._submit_task(fn, args, kwargs).result()
 
     def start(self, fn: Callable[..., Any], args: tuple, kwargs: dict,
-              done: Callable[[list], None], token: Any) -> None:
+              done: Callable[[list], None], token: Any, context: Any = None) -> None:
         """Submit one leaf call as a task (queued: see the module doc); when it ends,
         ``done([(token, value, exc)])`` runs on Dask's callback thread, with its value
-        kept on the cluster (``Remote``)."""
+        kept on the cluster (``Remote``).  ``context`` (the call site's context
+        variables) does not travel to a worker process."""
         with self._lock:
             self._starts.append((fn, args, kwargs, done, token))
             if self._sending:
