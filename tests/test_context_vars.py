@@ -119,6 +119,34 @@ def test_what_a_dispatched_call_sets_stays_its_own_and_an_effect_sets_the_caller
     assert run_in_fresh_context(flow) == ["p@start", "q@effect"]
 
 
+LOCAL = threading.local()
+
+
+@xcs.op
+def local_user(text):
+    time.sleep(0.002)
+    return f"{text}@{getattr(LOCAL, 'user', 'unset')}"
+
+
+@xcs.op(effect=True)
+def local_user_in_order(text):
+    return f"{text}@{getattr(LOCAL, 'user', 'unset')}"
+
+
+def test_thread_local_data_is_the_callers_only_in_calls_run_on_its_thread():
+    """Documented difference: a dispatched call runs on a worker thread."""
+    @xcs.jit
+    def flow():
+        LOCAL.user = "caller"  # on a thread of its own (below): nothing to clean up
+        return [local_user("a"), local_user_in_order("b")]
+
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(flow()))
+    thread.start()
+    thread.join(10)
+    assert out == [["a@unset", "b@caller"]]
+
+
 REQUESTS: list[list[str]] = []
 
 
