@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 import traceback
+import warnings
 
 import pytest
 
@@ -180,6 +181,96 @@ def test_failure_raises_the_same_exception_at_the_users_call_site():
         return [slow_model(i, q, 0.001) for i in range(3)]
 
     assert fine("ok") == ["ok:0", "ok:1", "ok:2"]
+
+
+class AppError(Exception):
+    pass
+
+
+@xcs.op
+def fetch_from(url):
+    time.sleep(0.002)
+    try:
+        {}[url]
+    except KeyError as exc:
+        raise AppError(f"cannot fetch {url}") from exc
+
+
+@xcs.op
+def fetch_while_handling(url):
+    time.sleep(0.002)
+    try:
+        {}[url]
+    except KeyError:
+        raise AppError(f"lost {url}")  # noqa: B904 - the implicit context is the point
+
+
+@xcs.op
+def unavailable(url):
+    time.sleep(0.002)
+    raise AppError(f"{url} unavailable")
+
+
+def fetch_with_fallback(url):
+    try:
+        return [unavailable(url)]
+    except AppError:
+        return [unavailable(url + "/mirror")]  # fails while the first failure is handled
+
+
+@xcs.op
+async def aunavailable(url):
+    await asyncio.sleep(0.002)
+    raise AppError(f"{url} unavailable")
+
+
+async def afetch_with_fallback(url):
+    try:
+        first = await aunavailable(url)
+    except AppError:
+        first = await aunavailable(url + "/mirror")
+    return [first]
+
+
+def chain(exc):
+    """What a traceback prints before ``exc``: its cause, or its context if not suppressed."""
+    out = []
+    while exc is not None:
+        out.append((type(exc).__name__, str(exc).split("\nxcs:")[0]))
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return out
+
+
+def fetch_a():
+    return [fetch_from("a")]
+
+
+def fetch_b():
+    return [fetch_while_handling("b")]
+
+
+@pytest.mark.parametrize("program, url", [(fetch_a, None), (fetch_b, None),
+                                          (fetch_with_fallback, "c")],
+                         ids=["raise from", "raised while handling", "fallback"])
+def test_a_failing_calls_exception_keeps_its_cause_and_context(program, url):
+    args = () if url is None else (url,)
+    with pytest.raises(AppError) as plain:
+        program(*args)
+    with warnings.catch_warnings(), pytest.raises(AppError) as jitted:
+        warnings.simplefilter("error", xcs.XcsWarning)  # compiled, not run as plain Python
+        xcs.jit(program)(*args)
+    assert len(chain(plain.value)) == 2
+    assert chain(jitted.value) == chain(plain.value)
+
+
+def test_an_awaited_calls_exception_keeps_its_context():
+    with pytest.raises(AppError) as plain:
+        asyncio.run(afetch_with_fallback("d"))
+    with warnings.catch_warnings(), pytest.raises(AppError) as jitted:
+        warnings.simplefilter("error", xcs.XcsWarning)
+        asyncio.run(xcs.jit(afetch_with_fallback)("d"))
+    assert chain(jitted.value) == chain(plain.value) == [
+        ("AppError", "d/mirror unavailable"), ("AppError", "d unavailable")]
 
 
 def test_a_failing_call_is_never_run_twice():

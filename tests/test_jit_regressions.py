@@ -918,6 +918,49 @@ async def program(q, n, models, history, cfg):
     texts3 = list(await asyncio.gather(*[atagged(x) for x in models]))
     return {"text1": text1, "text2": text2, "texts3": texts3}
 """),
+    # seed 791001: error differs (a call that failed while an earlier failure was handled
+    # lost that one as its context: the boundary raised it ``from None``)
+    "a_fallback_failing_in_an_except_block_keeps_its_context": (
+        791001, _args("why is the sky blue", 17, ["m1", "m2", "m3"], "short", 2), """\
+def count_words(text):
+    global COUNT
+    reply = llm(text)
+    COUNT += len(reply.split())
+    return reply
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    text5 = count_words(q)
+    try:
+        text6 = risky(text5)
+    except ValueError:
+        text6 = risky(text5 + "?")
+    return {}
+"""),
+    # seed 792004: error differs (an exception raised ``from`` another lost its cause)
+    "an_exception_raised_from_another_keeps_its_cause": (
+        792004, _args("fix the bug", 13, ["m1", "m2", "m3"], "short", 3), """\
+def describe(value):
+    if value is None:
+        return "none"
+    if type(value) == str:
+        return "str:" + value
+    return type(value).__name__
+
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    params2 = {"q": q, "style": cfg["style"]}
+    text1 = llm(params2)
+    params2["q"] = "changed"
+    params2["extra"] = text1
+    text5 = describe(maybe(text1))
+    try:
+        text6 = await arisky(text5)
+    except ValueError:
+        text6 = await arisky(text5 + "?")
+    text6 = text6 + lookup_strict(text6)
+    return {}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

@@ -16,7 +16,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from xcs_core import cost, loops, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef, bulk
@@ -174,8 +174,20 @@ def wait(node: Node) -> Any:
     if node.state < DONE:
         node.sched.wait(node)
     if node.state == FAILED:
-        raise node.exc
+        reraise(node.exc)
     return value_of(node)
+
+
+def reraise(exc: BaseException) -> NoReturn:
+    """Raise a leaf call's exception here as the call raised it.  A ``raise`` while an
+    exception is being handled makes that one the new exception's context, which would
+    replace the context the call gave it (the ``KeyError`` it was handling, say)."""
+    context = exc.__context__
+    try:
+        raise exc
+    finally:
+        if context is not None:
+            exc.__context__ = context
 
 
 def value_of(node: Node) -> Any:

@@ -44,6 +44,7 @@ from xcs_core.nodes import (
     ended,
     execute,
     fetch_values,
+    reraise,
     resolve,
     value_of,
     written,
@@ -195,7 +196,8 @@ class Context:
         if self.check is not None:
             self.check(node)
         if frame is not None:
-            node.frame = (frame, frame.f_lasti, line)
+            # and the exception being handled there, if any (see ``_at_call_site``)
+            node.frame = (frame, frame.f_lasti, line, sys.exc_info()[1])
         node.context = copy_context()  # what the call sees where it runs, as a task would
         self.made_pending = True
         proxy = Traced(node)
@@ -340,7 +342,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     if failed is not None or error is not None:
         _settle_after_failure(ctx, (args, kwargs))
     if failed is not None:
-        raise _at_call_site(failed) from None
+        reraise(_at_call_site(failed))  # with its own cause and context
     if error is not None:
         if isinstance(error, TypeError) and "Traced" in str(error):
             _explain_escape(error)
@@ -366,10 +368,15 @@ def _explain_escape(error: TypeError) -> None:
 
 
 def _at_call_site(node: Node) -> BaseException:
-    """The node's exception, with the user's call-site frame in its traceback."""
+    """The node's exception, with the user's call-site frame in its traceback.  A call
+    made while an exception was being handled (in an ``except`` block) and that raised
+    without one of its own has that exception as its context, as plain Python gives it
+    ("During handling of the above exception, another exception occurred")."""
     exc = node.exc
     if node.frame is not None:
-        frame, lasti, line = node.frame
+        frame, lasti, line, handling = node.frame
         exc = exc.with_traceback(types.TracebackType(exc.__traceback__, frame, lasti, line))
+        if exc.__context__ is None and handling is not None and handling is not exc:
+            exc.__context__ = handling
         node.frame = None
     return exc

@@ -18,7 +18,7 @@ from typing import Any
 from xcs_core import intrinsics, sites, values, walk
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
-from xcs_core.nodes import DONE, FAILED, Cancelled, Node, fetch_values, value_of, wait
+from xcs_core.nodes import DONE, FAILED, Cancelled, Node, fetch_values, reraise, value_of, wait
 from xcs_core.runtime import RECORD, RUN, Context, _record, current
 from xcs_core.values import Traced
 
@@ -165,7 +165,7 @@ def _exactly(node: Node) -> Any:
     if node.state == FAILED:
         if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
             raise DeferredFailure()
-        raise node.exc
+        reraise(node.exc)
     return value_of(node)
 
 

@@ -1574,6 +1574,18 @@ def t_context_var(g: Gen) -> bool:
     return True
 
 
+def t_exception_chain(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    if g.rng.randrange(2):
+        g.add("leaf raises an exception from another", "$v = lookup_strict($t)", [(v, "text")],
+              v=v, t=t)
+    else:
+        g.add("fallback call in an except block (may fail while handling)",
+              'try:\n    $v = risky($t)\nexcept ValueError:\n    $v = risky($t + "?")',
+              [(v, "text")], v=v, t=t)
+    return True
+
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -1603,6 +1615,14 @@ def a_context_var(g: Gen) -> bool:
               "$v = await atagged($t)\nREQUEST.set($t + \"!\")\n"
               "$w = await atagged($t) + tagged($t)",
               [(v, "text"), (w, "text")], v=v, w=w, t=t)
+    return True
+
+
+def a_exception_chain(g: Gen) -> bool:
+    v, t = g.new("text"), g.pick("text")
+    g.add("fallback await in an except block (may fail while handling)",
+          'try:\n    $v = await arisky($t)\nexcept ValueError:\n    $v = await arisky($t + "?")\n'
+          "$v = $v + lookup_strict($v)", [(v, "text")], v=v, t=t)
     return True
 
 
@@ -1914,6 +1934,7 @@ SYNC_TEMPLATES = [
     (t_global_helper, 1), (t_helper_try, 1), (t_finally_return, 1), (t_short_circuit, 1),
     (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
     (t_global_container_writes, 2), (t_deep_recursion, 1), (t_context_var, 2),
+    (t_exception_chain, 2),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
@@ -1921,7 +1942,7 @@ ASYNC_TEMPLATES = [
     (a_gather_return_exceptions, 2), (a_gather_fail_caught, 2), (a_create_task, 2),
     (a_wait_for, 1), (a_as_completed, 1), (a_task_group, 1), (a_await_later, 1),
     (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1), (a_task_fail_caught, 2),
-    (a_context_var, 2),
+    (a_context_var, 2), (a_exception_chain, 2),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a

@@ -3,7 +3,9 @@
 Compared, in this order (the first difference names the cause):
 
 * ``hang``: the jitted run did not finish within the timeout;
-* ``error``: the exception type and message (or that one side raised and the other did not);
+* ``error``: the exception type and message, and those of the exceptions a traceback prints
+  before it (its cause, or its context unless suppressed), or that one side raised and the
+  other did not;
 * ``result``: the return value, deeply, with the type of every nested item;
 * ``leak``: an xcs stand-in anywhere in the result, state, arguments, exception or the
   arguments a leaf call saw;
@@ -203,6 +205,7 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name=f"xcs-diff-{prog.seed}")
+    gc.collect()  # what earlier runs or tests left to be freed is not this run's noise
     with warnings.catch_warnings(record=True) as warned, _asyncio_log() as noise:
         warnings.simplefilter("always", xcs.XcsWarning)
         thread.start()
@@ -217,7 +220,7 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
     state = {name: getattr(module, name) for name in module.STATE if name != "EFFECTS"}
     calls = sorted((canon(c) for c in list(module.CALLS)), key=repr)
     return Outcome(
-        error=None if exc is None else (type(exc).__name__, _message(exc)),
+        error=None if exc is None else (type(exc).__name__, _message(exc), _chain(exc)),
         result=canon(result),
         log=canon(module.LOG),
         effects=canon(module.EFFECTS),
@@ -259,6 +262,21 @@ def _message(exc: BaseException) -> str:
     return str(exc).split("\nxcs:")[0]
 
 
+def _chain(exc: BaseException) -> tuple:
+    """What a traceback prints before ``exc``: its cause, or its context unless suppressed,
+    and theirs, as (how it is linked, type, message)."""
+    out: list[tuple[str, str, str]] = []
+    seen = {id(exc)}
+    while True:
+        linked = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if linked is None or id(linked) in seen:
+            return tuple(out)
+        seen.add(id(linked))
+        out.append(("cause" if exc.__cause__ is not None else "context",
+                    type(linked).__name__, _message(linked)))
+        exc = linked
+
+
 @dataclass
 class Difference:
     aspect: str
@@ -278,6 +296,8 @@ class Difference:
                 return f"jit does not raise {p[0]}"
             if p[0] != j[0]:
                 return f"jit raises {j[0]} instead of {p[0]}: {normalize(j[1])}"
+            if p[1] == j[1]:
+                return f"{p[0]} cause or context differs"
             return f"{p[0]} message differs"
         if self.aspect == "leak":
             return "stand-in escapes"

@@ -206,6 +206,19 @@ async def amaybe(text):
 
 
 @xcs.op
+def lookup_strict(text):
+    """Fails on some inputs with a ``LookupError`` raised from the ``KeyError`` behind it."""
+    _jitter()
+    (text,), _ = _saw("lookup_strict", (text,), {})
+    try:
+        if _h(text) % 3 == 0:
+            raise KeyError(text)
+        return f"{text}"[::-1]
+    except KeyError as exc:
+        raise LookupError(f"no entry for {text!r}") from exc
+
+
+@xcs.op
 async def arisky(text):
     with _LOCK:
         delay = _RNG.random() * 0.002
