@@ -961,6 +961,31 @@ async def program(q, n, models, history, cfg):
     text6 = text6 + lookup_strict(text6)
     return {}
 """),
+    # leaf-mutation templates on the engine before it watched the containers a call is
+    # given: result differs (the call appended to a copy; the caller's list never changed)
+    "a_leaf_that_appends_to_its_list_changes_the_callers_list": (
+        0, _args("rate this poem", 4, ["m1", "m2", "m3"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    text1 = [q]
+    for x in models:
+        remember(text1, x)
+        text1.append(len(text1))
+    counts = {}
+    for x in models:
+        tally_into(counts, x)
+    return {"text1": text1, "counts": counts}
+"""),
+    "an_awaited_leaf_that_appends_to_its_list_changes_the_callers_list": (
+        0, _args("rate this poem", 4, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    text1 = [q]
+    for x in models:
+        n1 = await aremember(text1, x)
+        text1.append(n1 == len(text1))
+    return {"text1": text1}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from xcs_core import cost, loops, sites, walk
 from xcs_core.ir import ComputationGraph, Operation, OpKind, ValueRef, bulk
+from xcs_core.mutation import ArgumentWatch
 from xcs_core.remote import Remote, fetch
 from xcs_core.values import Traced
 
@@ -44,7 +45,7 @@ class Node:
     __slots__ = ("seq", "kind", "target", "key", "fn", "args", "kwargs", "inputs", "site",
                  "frame", "effect", "state", "value", "exc", "waiting", "dependents", "sched",
                  "owner", "start", "end", "worker", "height", "reason", "request", "shown",
-                 "context")
+                 "context", "given")
 
     def __init__(self, seq: int, kind: Any, target: str, fn: Any = None, args: tuple = (),
                  kwargs: dict | None = None, inputs: list[Node] | None = None,
@@ -63,6 +64,8 @@ class Node:
         self.shown: tuple[str, ...] | None = None  # a recorded call's arguments (``written``)
         # a copy of the call site's context variables, when it runs elsewhere (``execute``)
         self.context: contextvars.Context | None = None
+        # the caller's containers it was given copies of (``mutation``); then their watch
+        self.given: Any = None
 
     def done(self, value: Any, start: float = 0.0, end: float = 0.0) -> Node:
         """Mark as already computed (used when a node runs synchronously)."""
@@ -145,11 +148,14 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
         args, kwargs = begin(node)
     except BaseException as exc:  # an input failed on another scheduler
         return None, exc
+    watch = None if node.given is None else ArgumentWatch(node.given, args, kwargs, copied=True)
     try:
         value, exc = in_context(node, call, node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order
         value, exc = None, error
     ended(node, exc is not None)
+    if watch is not None:
+        watch.settle(node.key, node.target, node.site)
     return value, exc
 
 

@@ -30,10 +30,11 @@ from contextvars import copy_context
 from types import CodeType, FrameType
 from typing import Any
 
-from xcs_core import calls, cost, intrinsics, sites, twins, walk  # noqa: F401 - calls: cells
+from xcs_core import calls, cost, intrinsics, mutation, sites, twins, walk  # noqa: F401 - calls: cells
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
 from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
+from xcs_core.mutation import ArgumentWatch
 from xcs_core.nodes import (
     DONE,
     FAILED,
@@ -67,6 +68,7 @@ RECORD, RUN = "record", "run"
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
 _UNCOMPILED = "called from code xcs did not compile: runs at once"
 _INLINE = "cheaper than a dispatch: runs inline"
+_CHANGES = "may change the containers it is given: runs at once"
 
 
 def current() -> Context | None:
@@ -112,6 +114,8 @@ class Context:
         self.extra = False  # either of the two: compiled calls take the slower path
         # containers that received a pending value: the boundary makes them concrete
         self.escapes: dict[int, Any] = {}
+        # leaf calls run in this process, on the objects they are given (``mutation``)
+        self.local = True
 
     # -- nodes --------------------------------------------------------------------
     def _node(self, kind: OpKind, target: str, fn: Any = None, args: tuple = (),
@@ -179,19 +183,10 @@ class Context:
             node.key = key
             value = self._call_now(node, reason)
             return Ready(value) if is_async else value
-        found: dict[int, Node] = {}
-        if not intrinsics.atoms(args):
-            args = walk.snapshot(args, found)
-        if kwargs:
-            kwargs = walk.snapshot(kwargs, found)
-        node = Node(self.count, OpKind.CALL, target, fn, args, kwargs,
-                    list(found.values()) if found else None, site)
-        node.owner, node.key = self, key
-        self.count += 1
-        if self.nodes is not None:
-            self.nodes.append(node)
-        if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
-            value = self._call_now(node, _INLINE)
+        node, now = self._snapshot(target, fn, args, kwargs, site, key)
+        if now:  # with the objects themselves
+            node.args, node.kwargs = args, kwargs or NO_KWARGS
+            value = self._call_now(node, now)
             return Ready(value) if is_async else value
         if self.check is not None:
             self.check(node)
@@ -205,10 +200,36 @@ class Context:
             sched.defer(node)  # its failure is its awaiter's (see ``_Runtime.await_pending``)
             sched.add(node)
             return Pending(proxy)
-        if found or not sched.hold(node):  # a batched op's ready call goes to its window
+        if node.inputs or not sched.hold(node):  # a batched op's ready call: its window
             sched.add(node)
         sched.issued()
         return proxy
+
+    def _snapshot(self, target: str, fn: Callable, args: tuple, kwargs: dict,
+                  site: sites.Site | None, key: str) -> tuple[Node, str]:
+        """The node of a call to dispatch, given snapshots of its containers (what the
+        caller does to them later changes nothing it sees), and ``""``; or the reason it
+        runs now instead: it is cheap and its inputs are done, or it may change the
+        containers it is given (``mutation``)."""
+        found: dict[int, Node] = {}
+        copied, kwcopied = args, kwargs
+        if not intrinsics.atoms(args):
+            copied = walk.snapshot(args, found)
+        if kwargs:
+            kwcopied = walk.snapshot(kwargs, found)
+        node = Node(self.count, OpKind.CALL, target, fn, copied, kwcopied,
+                    list(found.values()) if found else None, site)
+        node.owner, node.key = self, key
+        self.count += 1
+        if self.nodes is not None:
+            self.nodes.append(node)
+        if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
+            return node, _INLINE
+        if self.local and (copied is not args or kwcopied is not kwargs):
+            node.given = mutation.given(args, copied, kwargs, kwcopied)
+            if node.given is not None and mutation.known(key) is not False:
+                return node, _CHANGES
+        return node, ""
 
     def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,
                      effect: bool, compiled: bool, frame: FrameType | None) -> Any:
@@ -231,7 +252,14 @@ class Context:
             args, kwargs = begin(node)
         except BaseException as exc:
             raise DeferredFailure() from exc
-        value = direct_call(node.fn, args, kwargs)
+        if node.given is None:
+            value = direct_call(node.fn, args, kwargs)
+        else:  # does it change what it was given (see ``mutation``)?
+            watch = ArgumentWatch(node.given, args, kwargs, copied=False)
+            try:
+                value = direct_call(node.fn, args, kwargs)
+            finally:
+                watch.settle(node.key, node.target, node.site)
         ended(node, failed=False)
         node.args, node.kwargs = (), NO_KWARGS
         return node.done(value, node.start, node.end).value
@@ -315,6 +343,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
                       getattr(executor, "start", None), getattr(executor, "starts_calls", False))
     ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)
+    ctx.local = not getattr(executor, "copies_arguments", False)
     ctx.leaves, ctx.watch = leaves, (Watch() if watch else None)
     ctx.extra = ctx.leaves is not None or ctx.watch is not None
     error: BaseException | None = None

@@ -49,6 +49,7 @@ from typing import Any
 
 from xcs_core.batching import HOLDS, Batcher, Request, batch_of, run_request
 from xcs_core.ir import OpKind
+from xcs_core.mutation import ArgumentWatch
 from xcs_core.nodes import (
     DONE,
     FAILED,
@@ -297,6 +298,8 @@ class Scheduler(Waiting):
         except BaseException as exc:  # noqa: BLE001 - an input failed elsewhere
             self._after_async([(node, None, exc)])
             return
+        if node.given is not None and not remote:  # what it does to the copies it is given
+            node.given = ArgumentWatch(node.given, args, kwargs, copied=True)
         fn = node.fn if remote else node.fn.coroutine_function
         self._start(fn, args, kwargs, self._async_done, node, node.context)
 
@@ -305,6 +308,8 @@ class Scheduler(Waiting):
         ended together in one step (what they made ready is started by the pump)."""
         for node, _, exc in outcomes:
             ended(node, exc is not None)
+            if type(node.given) is ArgumentWatch:
+                node.given.settle(node.key, node.target, node.site)
         (node, value, exc), *more = outcomes
         self._finish(node, value, exc, more=more)
 

@@ -1586,6 +1586,21 @@ def t_exception_chain(g: Gen) -> bool:
     return True
 
 
+def t_leaf_mutates(g: Gen) -> bool:
+    t, ts = g.pick("text"), g.pick("texts")
+    v = g.new("text")
+    if g.rng.randrange(2):
+        g.add("leaf appends to the list it is given, read at once",
+              '$v = [q]\nfor x in $ts:\n    remember($v, x)\n    $v.append(len($v))\n'
+              '$v = " ".join(str(x) for x in $v)', [(v, "text")], v=v, ts=ts)
+    else:
+        g.add("leaf sets keys of the dict it is given",
+              '$v = {}\nfor x in $ts + [$t]:\n    tally_into($v, x)\n'
+              '$v = json.dumps($v, sort_keys=True)',
+              [(v, "text")], v=v, ts=ts, t=t)
+    return True
+
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -1623,6 +1638,14 @@ def a_exception_chain(g: Gen) -> bool:
     g.add("fallback await in an except block (may fail while handling)",
           'try:\n    $v = await arisky($t)\nexcept ValueError:\n    $v = await arisky($t + "?")\n'
           "$v = $v + lookup_strict($v)", [(v, "text")], v=v, t=t)
+    return True
+
+
+def a_leaf_mutates(g: Gen) -> bool:
+    v = g.new("text")
+    g.add("awaited leaf appends to the list it is given",
+          '$v = [q]\nfor x in $ts:\n    n = await aremember($v, x)\n    $v.append(n == len($v))\n'
+          '$v = " ".join(str(x) for x in $v)', [(v, "text")], v=v, ts=g.pick("texts"))
     return True
 
 
@@ -1934,7 +1957,7 @@ SYNC_TEMPLATES = [
     (t_global_helper, 1), (t_helper_try, 1), (t_finally_return, 1), (t_short_circuit, 1),
     (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
     (t_global_container_writes, 2), (t_deep_recursion, 1), (t_context_var, 2),
-    (t_exception_chain, 2),
+    (t_exception_chain, 2), (t_leaf_mutates, 2),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
@@ -1942,7 +1965,7 @@ ASYNC_TEMPLATES = [
     (a_gather_return_exceptions, 2), (a_gather_fail_caught, 2), (a_create_task, 2),
     (a_wait_for, 1), (a_as_completed, 1), (a_task_group, 1), (a_await_later, 1),
     (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1), (a_task_fail_caught, 2),
-    (a_context_var, 2), (a_exception_chain, 2),
+    (a_context_var, 2), (a_exception_chain, 2), (a_leaf_mutates, 2),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a

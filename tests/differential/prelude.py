@@ -219,6 +219,35 @@ def lookup_strict(text):
 
 
 @xcs.op
+def remember(notes, text):
+    """Changes the list it is given, as an agent step that appends to its history."""
+    _jitter()
+    _saw("remember", (notes, text), {})  # records a copy; the list itself is changed
+    notes.append(f"noted {_h(text)}")
+    return len(notes)
+
+
+@xcs.op
+def tally_into(counts, text):
+    """Changes the dict it is given."""
+    _jitter()
+    _saw("tally_into", (counts, text), {})
+    key = f"k{_h(text) % 3}"
+    counts[key] = counts.get(key, 0) + 1
+    return key
+
+
+@xcs.op
+async def aremember(notes, text):
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+    _saw("aremember", (notes, text), {})
+    notes.append(f"anoted {_h(text)}")
+    return len(notes)
+
+
+@xcs.op
 async def arisky(text):
     with _LOCK:
         delay = _RNG.random() * 0.002

@@ -60,6 +60,7 @@ class DaskExecutor(OffloadExecutor):
 
     name = "dask"
     starts_calls = True  # every leaf call goes to ``start``: no thread waits on a task
+    copies_arguments = True  # a call gets pickled copies: what it changes stays there
 
     def __init__(self, max_workers: int = 0) -> None:
         try:

@@ -74,6 +74,7 @@ class ProcessExecutor(OffloadExecutor):
     """Runs leaf calls in worker processes (see module doc)."""
 
     name = "processes"
+    copies_arguments = True  # a call gets pickled copies: what it changes stays there
 
     def __init__(self, max_workers: int = 0) -> None:
         if _in_worker:
