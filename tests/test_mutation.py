@@ -150,3 +150,25 @@ def test_an_async_call_that_appends_to_its_list_is_seen_at_once():
 
     expected = asyncio.run(program(["q"]))
     assert asyncio.run(xcs.jit(program)(["q"])) == expected == [2, 3, ["q", "answer", "answer"]]
+
+
+@xcs.op
+def checked(items):
+    time.sleep(0.002)
+    if not all(isinstance(i, int) for i in items):
+        raise TypeError("ints only")
+    return items
+
+
+def test_a_dispatched_call_that_returns_its_argument_returns_the_callers_object():
+    def program(items):
+        same = checked(items)
+        items.append(99)  # plain Python: ``same`` is ``items``, so it has 99 too
+        return same
+
+    jitted = xcs.jit(program)
+    for _ in range(2):  # the first call runs at once; the second is dispatched with a copy
+        items = [1, 2]
+        out = jitted(items)
+        assert out is items and out == [1, 2, 99]
+    assert mutation.known(checked.key) is False

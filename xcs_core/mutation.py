@@ -71,16 +71,25 @@ class ArgumentWatch:
                        for where, _, _ in given]
         self.before = [_shallow(copy) for copy in self.copies]
 
-    def settle(self, key: str, target: str, site: sites.Site | None) -> None:
+    def settle(self, key: str, target: str, site: sites.Site | None, value: Any) -> Any:
         """After the call: learn whether the op changes its arguments; if it changed
-        copies, write the changes back to the caller's objects and say so."""
+        copies, write the changes back to the caller's objects and say so.  Returns the
+        call's value, the caller's own object where the call returned a copy it was
+        given (``return items``: plain Python returns the object itself)."""
         changed = [i for i, (copy, before) in enumerate(zip(self.copies, self.before))
                    if _differs(copy, before)]
         if not self.copied:  # it had the objects themselves: only learn
             _known[key] = bool(changed) or _known.get(key, False)
-            return
-        if not changed:
-            return
+            return value
+        for copy, (_, original, _) in zip(self.copies, self.given):
+            if value is copy:
+                value = original
+        if changed:
+            self._write_back(key, target, site, changed)
+        return value
+
+    def _write_back(self, key: str, target: str, site: sites.Site | None,
+                    changed: list[int]) -> None:
         kept = []
         for i in changed:
             where, original, length = self.given[i]

@@ -155,7 +155,7 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
         value, exc = None, error
     ended(node, exc is not None)
     if watch is not None:
-        watch.settle(node.key, node.target, node.site)
+        value = watch.settle(node.key, node.target, node.site, value)
     return value, exc
 
 

@@ -259,7 +259,7 @@ class Context:
             try:
                 value = direct_call(node.fn, args, kwargs)
             finally:
-                watch.settle(node.key, node.target, node.site)
+                watch.settle(node.key, node.target, node.site, None)
         ended(node, failed=False)
         node.args, node.kwargs = (), NO_KWARGS
         return node.done(value, node.start, node.end).value

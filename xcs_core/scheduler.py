@@ -306,10 +306,11 @@ class Scheduler(Waiting):
     def _after_async(self, outcomes: list[tuple[Node, Any, BaseException | None]]) -> None:
         """Runs on the executor's thread (event loop, Dask callback): record the calls that
         ended together in one step (what they made ready is started by the pump)."""
-        for node, _, exc in outcomes:
+        for i, (node, value, exc) in enumerate(outcomes):
             ended(node, exc is not None)
             if type(node.given) is ArgumentWatch:
-                node.given.settle(node.key, node.target, node.site)
+                outcomes[i] = (node, node.given.settle(node.key, node.target, node.site,
+                                                       value), exc)
         (node, value, exc), *more = outcomes
         self._finish(node, value, exc, more=more)
 
