@@ -59,7 +59,10 @@ NO_GAIN = "nothing to gain here: the calls after it need this value (or this cal
 _RUN_AT_ONCE = {
     "inside a try block: runs at once so the same except catches its errors": "try",
     "called from code xcs did not compile: runs at once": "uncompiled",
+    "changes the containers it is given: runs at once": "changes",
 }
+_WHERE = {"try": "called in a try/with body", "uncompiled": "called in code xcs did not compile",
+          "changes": "changes a list or dict it is given, so it"}
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,7 @@ def _ordering_points(graph: ComputationGraph, analysis: Any
                    op.id < last_call)
         elif op.kind is OpKind.CALL and op.meta.get("reason") in _RUN_AT_ONCE:
             kind = _RUN_AT_ONCE[op.meta["reason"]]
-            where = "a try/with body" if kind == "try" else "code xcs did not compile"
-            yield op, kind, f"{op.target}() called in {where} runs at once", op.id < last_call
+            yield op, kind, f"{op.target}() {_WHERE[kind]} runs at once", op.id < last_call
 
 
 def _rebuild(graph: ComputationGraph, removed: set[int], at_once: set[int]
@@ -235,6 +237,10 @@ def suggestion(kind: str, reason: str, count: int) -> str:
         return ("a call in a try/with body runs at once so that the same except sees its "
                 "error; move the try/with around the code that uses the results, after the "
                 "calls, so they are dispatched together")
+    if kind == "changes":
+        return ("it changes a list or dict it is given, so each call runs at once, in order, "
+                "as plain Python would show the change; return the new value instead "
+                "(history = history + [reply]) so its calls can run in parallel")
     if kind == "uncompiled":
         return ("code xcs does not compile (a property, __init__, a callback) made this call, "
                 "so it runs at once; call it from your own function instead")

@@ -172,3 +172,18 @@ def test_a_dispatched_call_that_returns_its_argument_returns_the_callers_object(
         out = jitted(items)
         assert out is items and out == [1, 2, 99]
     assert mutation.known(checked.key) is False
+
+
+def test_a_trace_names_an_op_that_changes_its_arguments_as_running_at_once():
+    from pytest_xcs import advice
+
+    def agent(history, models):
+        replies = [respond(history) for _ in models]  # each sees the one before it
+        return replies, [summarize(["hi"], i) for i in range(2)]
+
+    traced = xcs.trace(agent, fresh_history(), ["m1", "m2", "m3"])
+    reasons = {op.target: op.meta.get("reason", "") for op in traced.graph.calls()}
+    assert reasons == {"respond": "changes the containers it is given: runs at once",
+                       "summarize": ""}
+    (blocker,) = advice.blockers(traced.graph).blockers
+    assert blocker.kind == "changes" and "return the new value" in blocker.suggestion

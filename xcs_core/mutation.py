@@ -50,25 +50,29 @@ def known(key: str) -> bool | None:
     return _known.get(key)
 
 
-def given(args: tuple, copied: tuple, kwargs: dict, kwcopied: dict) -> Given | None:
-    """The caller's container arguments that the snapshot copied (``None`` if none)."""
+def given(args: tuple, kwargs: dict) -> Given | None:
+    """The call's top-level container arguments (``None`` if it has none).  Types are
+    asked of ``type()``: ``isinstance`` would make a pending value wait."""
     found = [(i, arg, len(arg)) for i, arg in enumerate(args)
-             if isinstance(arg, _MUTABLE) and copied[i] is not arg]
+             if issubclass(type(arg), _MUTABLE)]
     if kwargs:
         found += [(name, arg, len(arg)) for name, arg in kwargs.items()
-                  if isinstance(arg, _MUTABLE) and kwcopied[name] is not arg]
+                  if issubclass(type(arg), _MUTABLE)]
     return tuple(found) or None
 
 
 class ArgumentWatch:
-    """Around one dispatched call on a worker: what it did to the copies it was given."""
+    """Around one call: what it did to the containers it got (``args``/``kwargs`` as it
+    gets them: the caller's objects, or copies of them)."""
 
     __slots__ = ("given", "copies", "before", "copied")
 
-    def __init__(self, given: Given, args: tuple, kwargs: dict, copied: bool) -> None:
-        self.given, self.copied = given, copied
+    def __init__(self, given: Given, args: tuple, kwargs: dict) -> None:
+        self.given = given
         self.copies = [args[where] if type(where) is int else kwargs[where]
                        for where, _, _ in given]
+        self.copied = any(copy is not original for copy, (_, original, _) in
+                          zip(self.copies, given))
         self.before = [_shallow(copy) for copy in self.copies]
 
     def settle(self, key: str, target: str, site: sites.Site | None, value: Any) -> Any:

@@ -68,7 +68,7 @@ RECORD, RUN = "record", "run"
 _GUARDED = "inside a try block: runs at once so the same except catches its errors"
 _UNCOMPILED = "called from code xcs did not compile: runs at once"
 _INLINE = "cheaper than a dispatch: runs inline"
-_CHANGES = "may change the containers it is given: runs at once"
+_CHANGES = "changes the containers it is given: runs at once"
 
 
 def current() -> Context | None:
@@ -226,7 +226,7 @@ class Context:
         if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
             return node, _INLINE
         if self.local and (copied is not args or kwcopied is not kwargs):
-            node.given = mutation.given(args, copied, kwargs, kwcopied)
+            node.given = mutation.given(args, kwargs)
             if node.given is not None and mutation.known(key) is not False:
                 return node, _CHANGES
         return node, ""
@@ -235,10 +235,18 @@ class Context:
                      effect: bool, compiled: bool, frame: FrameType | None) -> Any:
         """Record mode: run the call now and hand out a stand-in for its value."""
         node = self._node(OpKind.CALL, target, fn, args, kwargs, sites.site_of(frame), effect)
+        if args or kwargs:  # watched: does it change them (arguments are recorded values)?
+            node.given = mutation.given(
+                tuple(a._xcs_node.value if type(a) is Traced else a for a in args),
+                {k: v._xcs_node.value if type(v) is Traced else v for k, v in kwargs.items()}
+                if kwargs else kwargs)
         # what a jitted run would do instead of dispatching (the graph's meta reason)
         node.reason = "" if effect else _UNCOMPILED if not compiled else (
             _GUARDED if intrinsics.guarded() else "")
-        return self._wrap(node, _record(node))
+        value = _record(node)
+        if not node.reason and not effect and mutation.known(node.key):
+            node.reason = _CHANGES  # it changed what it was given: a jitted run runs it now
+        return self._wrap(node, value)
 
     def _call_now(self, node: Node, reason: str) -> Any:
         """Run a call synchronously on this thread (effects after everything before them)."""
@@ -255,7 +263,7 @@ class Context:
         if node.given is None:
             value = direct_call(node.fn, args, kwargs)
         else:  # does it change what it was given (see ``mutation``)?
-            watch = ArgumentWatch(node.given, args, kwargs, copied=False)
+            watch = ArgumentWatch(node.given, args, kwargs)
             try:
                 value = direct_call(node.fn, args, kwargs)
             finally:
