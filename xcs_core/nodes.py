@@ -148,7 +148,7 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
         args, kwargs = begin(node)
     except BaseException as exc:  # an input failed on another scheduler
         return None, exc
-    watch = None if node.given is None else ArgumentWatch(node.given, args, kwargs, copied=True)
+    watch = None if node.given is None else ArgumentWatch(node.given, args, kwargs)
     try:
         value, exc = in_context(node, call, node.fn, args, kwargs), None
     except BaseException as error:  # noqa: BLE001 - re-raised in program order

@@ -299,7 +299,7 @@ class Scheduler(Waiting):
             self._after_async([(node, None, exc)])
             return
         if node.given is not None and not remote:  # what it does to the copies it is given
-            node.given = ArgumentWatch(node.given, args, kwargs, copied=True)
+            node.given = ArgumentWatch(node.given, args, kwargs)
         fn = node.fn if remote else node.fn.coroutine_function
         self._start(fn, args, kwargs, self._async_done, node, node.context)
 
