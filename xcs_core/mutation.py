@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterable
+from operator import is_not
 from typing import Any
 
 from xcs_core import sites
@@ -109,14 +110,15 @@ def _shallow(obj: Any) -> Any:
 
 def _differs(obj: Any, before: Any) -> bool:
     """Did ``obj`` change from ``before`` (a shallow copy of it, items compared by
-    identity, as a caller would see them)?"""
+    identity, as a caller would see them)?  Compared in C (``map``), not item by item in
+    Python: a call may be given a list of 100,000 results."""
     if len(obj) != len(before):
         return True
     if isinstance(obj, list):
-        return any(a is not b for a, b in zip(obj, before))
+        return any(map(is_not, obj, before))
     if isinstance(obj, dict):
-        missing = object()
-        return any(obj.get(k, missing) is not v for k, v in before.items())
+        return obj.keys() != before.keys() or any(
+            map(is_not, map(obj.__getitem__, before), before.values()))
     return obj != before  # set, bytearray
 
 
