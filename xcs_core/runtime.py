@@ -268,6 +268,7 @@ class Context:
                 value = direct_call(node.fn, args, kwargs)
             finally:
                 watch.settle(node.key, node.target, node.site, None)
+                node.given = None
         ended(node, failed=False)
         node.args, node.kwargs = (), NO_KWARGS
         return node.done(value, node.start, node.end).value

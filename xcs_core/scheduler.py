@@ -311,6 +311,7 @@ class Scheduler(Waiting):
             if type(node.given) is ArgumentWatch:
                 outcomes[i] = (node, node.given.settle(node.key, node.target, node.site,
                                                        value), exc)
+                node.given = None
         (node, value, exc), *more = outcomes
         self._finish(node, value, exc, more=more)
 
