@@ -273,6 +273,25 @@ def test_an_awaited_calls_exception_keeps_its_context():
         ("AppError", "d/mirror unavailable"), ("AppError", "d unavailable")]
 
 
+@xcs.op
+def joined(texts):
+    return " | ".join(texts)
+
+
+def test_a_leaf_given_a_generator_of_results_runs_where_it_is_called():
+    def program(q):
+        answers = [slow_model(i, q, 0.01) for i in range(3)]
+        first = joined(a.upper() for a in answers)
+        suffix = "!"
+        late = joined(a + suffix for a in answers)  # plain Python reads suffix now
+        suffix = "?"
+        return first, late, suffix
+
+    expected = program("g")
+    assert xcs.jit(program)("g") == expected == (
+        "G:0 | G:1 | G:2", "g:0! | g:1! | g:2!", "?")
+
+
 def test_a_failing_call_is_never_run_twice():
     with pytest.raises(ValueError):
         failing_ensemble("y")

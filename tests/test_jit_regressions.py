@@ -986,6 +986,21 @@ async def program(q, n, models, history, cfg):
         text1.append(n1 == len(text1))
     return {"text1": text1}
 """),
+    # seed 795002: error differs (a leaf given a generator of pending results got the
+    # stand-ins themselves: "expected str instance, Traced found")
+    "a_leaf_given_a_generator_of_results_gets_their_values": (
+        795002, _args("plan a trip", 7, ["m1", "m2", "m3", "m4"], "short", 3), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    REQUEST.set(f"req {len(models)}")
+    texts6 = [tagged(x) for x in models]
+    try:
+        text7 = join_texts(x for x in texts6 if x)
+    except ValueError:
+        text7 = ''
+    text8 = join_texts(x.upper() for x in texts6)
+    return {"text7": text7, "text8": text8}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

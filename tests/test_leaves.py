@@ -138,7 +138,10 @@ def test_watched_trace_counts_time_outside_leaf_calls_and_applies_leaves():
     traced = trace_call(helper_loop, (Client(),), {}, wrap_inputs=False,
                         leaves=Leaves([Client.complete]), watch=watch)
     assert [op.target for op in traced.graph.calls()] == ["Client.complete"] * len(PROMPTS)
-    assert watch.slowest(wall=traced.wall_time) == []  # the time is in leaf calls now
+    # the time is in leaf calls now: nothing outside them takes a quarter of it (without
+    # the leaves, Client.complete takes nearly all of it; a loaded machine can stretch
+    # the recording between calls past the 5% a report names)
+    assert watch.slowest(wall=traced.wall_time, min_share=0.25) == []
 
 
 def test_a_method_of_a_pending_value_is_not_timed_and_forces_nothing():

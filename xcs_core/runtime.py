@@ -14,8 +14,8 @@ Everything that happens while a jitted (or traced) call runs goes through here:
   await it) is ``xcs_core.standins``, for the context ``current()`` gives.
 * ``run``: the jit boundary.  It runs the compiled function under a fresh
   context, waits for every call it started, raises the failure first in
-  program order at the user's call site, and returns (and leaves behind, see
-  ``settle``) concrete values only.
+  program order at the user's call site, and returns (and leaves behind)
+  concrete values only (``xcs_core.boundary``).
 
 Compiled code reaches this module through ``xcs_core.intrinsics``; where it
 forces values, and why, is documented there and in ``docs/execution.md``.
@@ -24,13 +24,13 @@ forces values, and why, is documented there and in ``docs/execution.md``.
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Callable
 from contextvars import copy_context
 from types import CodeType, FrameType
 from typing import Any
 
 from xcs_core import calls, cost, intrinsics, mutation, sites, twins, walk  # noqa: F401 - calls: cells
+from xcs_core.boundary import at_call_site, explain_escape, settle, settle_after_failure
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
 from xcs_core.leaves import Leaves, Watch, warn_no_leaf_calls
@@ -47,14 +47,13 @@ from xcs_core.nodes import (
     fetch_values,
     reraise,
     resolve,
-    value_of,
     written,
 )
 from xcs_core.scheduler import Scheduler
 from xcs_core.values import Pending, Ready, Traced
 from xcs_core.waiting import NEVER
 
-__all__ = ["Context", "DeferredFailure", "current", "run", "settle"]
+__all__ = ["Context", "DeferredFailure", "current", "run"]
 
 def running_loop() -> Any:
     """The event loop running on this thread, if any (asyncio is not imported for this:
@@ -69,6 +68,16 @@ _GUARDED = "inside a try block: runs at once so the same except catches its erro
 _UNCOMPILED = "called from code xcs did not compile: runs at once"
 _INLINE = "cheaper than a dispatch: runs inline"
 _CHANGES = "changes the containers it is given: runs at once"
+_ITERATOR = "given an iterator: runs at once, which consumes it where it is called"
+
+
+def _lazy(values: Any) -> bool:
+    """Is one of ``values`` an iterator (a generator, ``map``, ``zip``...)?  A call given
+    one runs at once: the iterator's own code then runs where plain Python runs it, on
+    the values of that moment (it may yield pending values, or read variables the caller
+    changes next)."""
+    lazy = walk.LAZY
+    return any(type(value) in lazy for value in values)
 
 
 def current() -> Context | None:
@@ -225,6 +234,8 @@ class Context:
             self.nodes.append(node)
         if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
             return node, _INLINE
+        if _lazy(args) or (kwargs and _lazy(kwargs.values())):
+            return node, _ITERATOR
         if self.local and (copied is not args or kwcopied is not kwargs):
             node.given = mutation.given(args, kwargs)
             if node.given is not None and mutation.known(key) is not False:
@@ -260,6 +271,8 @@ class Context:
             args, kwargs = begin(node)
         except BaseException as exc:
             raise DeferredFailure() from exc
+        if _lazy(args) or (kwargs and _lazy(kwargs.values())):
+            args, kwargs = resolve(args), resolve(kwargs)  # each item as it is taken
         if node.given is None:
             value = direct_call(node.fn, args, kwargs)
         else:  # does it change what it was given (see ``mutation``)?
@@ -296,46 +309,6 @@ def _record(node: Node) -> Any:
         raise exc
     node.state, node.value = DONE, value
     return value
-
-
-
-
-def settle(ctx: Context, out: Any, reached: tuple = ()) -> Any:
-    """At the boundary: ``out``, every container a pending value was stored into, and
-    what the caller can reach (``reached``: the call's arguments), with concrete
-    values only: nothing pending escapes a jitted or traced call."""
-    if not ctx.made_pending:  # no stand-in was ever handed out: none can be anywhere
-        return out
-    if ctx.sched is not None and ctx.sched.starts_calls:
-        fetch_inside((out, *ctx.escapes.values(), reached))
-    _put_in_place(ctx, reached, resolve)
-    return resolve(out)
-
-
-def _settle_after_failure(ctx: Context, reached: tuple) -> None:
-    """``settle`` when the call raised: values that were computed are put in place; a
-    value whose call failed stays a stand-in (plain Python would never have stored it)."""
-    _put_in_place(ctx, reached, lambda container: walk.resolve(container, _value_if_done))
-
-
-def _put_in_place(ctx: Context, reached: tuple, resolve_one: Callable[[Any], Any]) -> None:
-    for container in (*ctx.escapes.values(), *reached):
-        resolve_one(container)
-    ctx.escapes.clear()
-
-
-def _value_if_done(proxy: Traced) -> Any:
-    node = proxy._xcs_node
-    return value_of(node) if node.state == DONE else proxy
-
-
-def fetch_inside(obj: Any) -> None:
-    """Fetch the values kept remote of the finished stand-ins inside ``obj`` in one round
-    trip per executor (``remote.fetch``), before they are read one by one."""
-    found: dict[int, Node] = {}
-    walk.collect(obj, found)
-    if len(found) > 1:
-        fetch_values(found.values())
 
 
 # -- the jit boundary ------------------------------------------------------------------
@@ -378,43 +351,11 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
         observer(ctx)
     failed = sched.first_failure()
     if failed is not None or error is not None:
-        _settle_after_failure(ctx, (args, kwargs))
+        settle_after_failure(ctx, (args, kwargs))
     if failed is not None:
-        reraise(_at_call_site(failed))  # with its own cause and context
+        reraise(at_call_site(failed))  # with its own cause and context
     if error is not None:
         if isinstance(error, TypeError) and "Traced" in str(error):
-            _explain_escape(error)
+            explain_escape(error)
         raise error
     return settle(ctx, out, (args, kwargs))
-
-
-def _explain_escape(error: TypeError) -> None:
-    """Tell the user which line handed a pending result to type-checking C code."""
-    tb, site = error.__traceback__, "<unknown>"
-    while tb is not None:
-        if not sites._internal(tb.tb_frame.f_code.co_filename):
-            site = f"{sites.short_path(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    note = (f"xcs: at {site} a result that was still being computed reached code that checks "
-            "exact types (C code such as str.join or json cannot wait for it). Pass it "
-            "through xcs.value(...) first, e.g. ', '.join(xcs.value(answers)), or do this "
-            "step inside an @xcs.op.")
-    if hasattr(error, "add_note"):
-        error.add_note(note)
-    else:  # Python 3.10
-        error.args = (f"{error.args[0] if error.args else ''}\n{note}",) + error.args[1:]
-
-
-def _at_call_site(node: Node) -> BaseException:
-    """The node's exception, with the user's call-site frame in its traceback.  A call
-    made while an exception was being handled (in an ``except`` block) and that raised
-    without one of its own has that exception as its context, as plain Python gives it
-    ("During handling of the above exception, another exception occurred")."""
-    exc = node.exc
-    if node.frame is not None:
-        frame, lasti, line, handling = node.frame
-        exc = exc.with_traceback(types.TracebackType(exc.__traceback__, frame, lasti, line))
-        if exc.__context__ is None and handling is not None and handling is not exc:
-            exc.__context__ = handling
-        node.frame = None
-    return exc

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xcs_core import standins, twins, walk  # noqa: F401 - standins: installs
+from xcs_core.boundary import settle
 from xcs_core.ir import ComputationGraph, Operation, OpKind
 from xcs_core.leaves import Leaves, Watch, watch_trace
 from xcs_core.nodes import DONE, Node, build_graph
-from xcs_core.runtime import RECORD, Context, _activate, settle
+from xcs_core.runtime import RECORD, Context, _activate
 
 __all__ = ["TraceResult", "trace", "trace_call"]
 

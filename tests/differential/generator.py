@@ -1586,6 +1586,18 @@ def t_exception_chain(g: Gen) -> bool:
     return True
 
 
+def t_leaf_iterator(g: Gen) -> bool:
+    v, ts = g.new("text"), g.pick("texts")
+    code, name = g.rng.choice([
+        ("$v = join_texts(x.upper() for x in $ts)", "leaf given a generator of results"),
+        ("$v = join_texts(map(str, $ts))", "leaf given map() over results"),
+        ("try:\n    $v = join_texts(x for x in $ts if x)\nexcept ValueError:\n    $v = ''",
+         "leaf given a generator inside try"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, ts=ts)
+    return True
+
+
 def t_leaf_mutates(g: Gen) -> bool:
     t, ts = g.pick("text"), g.pick("texts")
     v = g.new("text")
@@ -1957,7 +1969,7 @@ SYNC_TEMPLATES = [
     (t_global_helper, 1), (t_helper_try, 1), (t_finally_return, 1), (t_short_circuit, 1),
     (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
     (t_global_container_writes, 2), (t_deep_recursion, 1), (t_context_var, 2),
-    (t_exception_chain, 2), (t_leaf_mutates, 2),
+    (t_exception_chain, 2), (t_leaf_mutates, 2), (t_leaf_iterator, 2),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),

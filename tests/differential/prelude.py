@@ -219,6 +219,15 @@ def lookup_strict(text):
 
 
 @xcs.op
+def join_texts(texts):
+    """Takes any iterable of strings (a generator of results, say)."""
+    _jitter()
+    texts = list(texts)
+    _saw("join_texts", (texts,), {})
+    return " | ".join(texts)
+
+
+@xcs.op
 def remember(notes, text):
     """Changes the list it is given, as an agent step that appends to its history."""
     _jitter()
