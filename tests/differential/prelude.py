@@ -55,6 +55,12 @@ def _jitter():
     time.sleep(delay)
 
 
+async def _ajitter():
+    with _LOCK:
+        delay = _RNG.random() * 0.002
+    await asyncio.sleep(delay)
+
+
 def _saw(name, args, kwargs):
     seen = (name, copy.deepcopy(args), copy.deepcopy(kwargs))
     with _LOCK:
@@ -180,27 +186,21 @@ def tagged(text):
 
 @xcs.op
 async def atagged(text):
-    with _LOCK:
-        delay = _RNG.random() * 0.002
-    await asyncio.sleep(delay)
+    await _ajitter()
     (text, request), _ = _saw("atagged", (text, REQUEST.get()), {})
     return f"{request}: {_h(text)}"
 
 
 @xcs.op
 async def allm(prompt, model="m0"):
-    with _LOCK:
-        delay = _RNG.random() * 0.002
-    await asyncio.sleep(delay)
+    await _ajitter()
     (prompt, model), _ = _saw("allm", (prompt, model), {})
     return f"{model} async {_h(prompt, model)}"
 
 
 @xcs.op
 async def amaybe(text):
-    with _LOCK:
-        delay = _RNG.random() * 0.002
-    await asyncio.sleep(delay)
+    await _ajitter()
     (text,), _ = _saw("amaybe", (text,), {})
     return None if _h(text) % 3 == 0 else f"{text}".lower()
 
@@ -248,9 +248,7 @@ def tally_into(counts, text):
 
 @xcs.op
 async def aremember(notes, text):
-    with _LOCK:
-        delay = _RNG.random() * 0.002
-    await asyncio.sleep(delay)
+    await _ajitter()
     _saw("aremember", (notes, text), {})
     notes.append(f"anoted {_h(text)}")
     return len(notes)
@@ -258,9 +256,7 @@ async def aremember(notes, text):
 
 @xcs.op
 async def arisky(text):
-    with _LOCK:
-        delay = _RNG.random() * 0.002
-    await asyncio.sleep(delay)
+    await _ajitter()
     return _risky("arisky", text, "arisky has no")
 
 
