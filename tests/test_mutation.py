@@ -187,3 +187,28 @@ def test_a_trace_names_an_op_that_changes_its_arguments_as_running_at_once():
                        "summarize": ""}
     (blocker,) = advice.blockers(traced.graph).blockers
     assert blocker.kind == "changes" and "return the new value" in blocker.suggestion
+
+
+class Counter:
+    def __init__(self):
+        self.count = 0
+
+
+@xcs.op
+def bump(state):
+    time.sleep(0.005)
+    state.count += 1
+    return state.count
+
+
+def test_an_attribute_a_call_sets_is_there_once_its_result_is_used():
+    """Documented difference: other objects are shared, not watched (a client that updates
+    itself on every call would never run in parallel), so read the attribute after using
+    the call's result, as here, to see what plain Python shows."""
+    def program(state):
+        first = bump(state)
+        used = int(first)  # the value is used here: the call has run
+        return used, state.count
+
+    assert xcs.jit(program)(Counter()) == program(Counter()) == (1, 1)
+    assert mutation.known(bump.key) is None  # never run at once for it
