@@ -76,11 +76,14 @@ class ArgumentWatch:
                           zip(self.copies, given))
         self.before = [_shallow(copy) for copy in self.copies]
 
-    def settle(self, key: str, target: str, site: sites.Site | None, value: Any) -> Any:
-        """After the call: learn whether the op changes its arguments; if it changed
-        copies, write the changes back to the caller's objects and say so.  Returns the
-        call's value, the caller's own object where the call returned a copy it was
-        given (``return items``: plain Python returns the object itself)."""
+    def settle(self, node: Any, value: Any) -> Any:
+        """After ``node``'s call: learn whether the op changes its arguments; if it
+        changed copies, write the changes back to the caller's objects and say so.
+        Returns the call's value, the caller's own object where the call returned a copy
+        it was given (``return items``: plain Python returns the object itself).  The
+        node lets go of the caller's containers (a kept graph must not hold them)."""
+        node.given = None
+        key, target, site = node.key, node.target, node.site
         changed = [i for i, (copy, before) in enumerate(zip(self.copies, self.before))
                    if _differs(copy, before)]
         if not self.copied:  # it had the objects themselves: only learn

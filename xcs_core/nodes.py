@@ -155,8 +155,7 @@ def execute(node: Node, call: Callable[..., Any] = direct_call
         value, exc = None, error
     ended(node, exc is not None)
     if watch is not None:
-        value = watch.settle(node.key, node.target, node.site, value)
-        node.given = None  # the caller's containers are not kept alive by the graph
+        value = watch.settle(node, value)
     return value, exc
 
 

@@ -71,13 +71,14 @@ _CHANGES = "changes the containers it is given: runs at once"
 _ITERATOR = "given an iterator: runs at once, which consumes it where it is called"
 
 
-def _lazy(values: Any) -> bool:
-    """Is one of ``values`` an iterator (a generator, ``map``, ``zip``...)?  A call given
-    one runs at once: the iterator's own code then runs where plain Python runs it, on
-    the values of that moment (it may yield pending values, or read variables the caller
+def _given_iterator(args: tuple, kwargs: dict) -> bool:
+    """Is an argument an iterator (a generator, ``map``, ``zip``...)?  A call given one
+    runs at once: the iterator's own code then runs where plain Python runs it, on the
+    values of that moment (it may yield pending values, or read variables the caller
     changes next)."""
     lazy = walk.LAZY
-    return any(type(value) in lazy for value in values)
+    return (not intrinsics.atoms(args) and any(type(a) in lazy for a in args)) or bool(
+        kwargs and any(type(v) in lazy for v in kwargs.values()))
 
 
 def current() -> Context | None:
@@ -234,7 +235,7 @@ class Context:
             self.nodes.append(node)
         if cost.cheap(key) and (not found or all(d.state == DONE for d in node.inputs)):
             return node, _INLINE
-        if _lazy(args) or (kwargs and _lazy(kwargs.values())):
+        if _given_iterator(args, kwargs):
             return node, _ITERATOR
         if self.local and (copied is not args or kwcopied is not kwargs):
             node.given = mutation.given(args, kwargs)
@@ -271,7 +272,7 @@ class Context:
             args, kwargs = begin(node)
         except BaseException as exc:
             raise DeferredFailure() from exc
-        if _lazy(args) or (kwargs and _lazy(kwargs.values())):
+        if _given_iterator(args, kwargs):
             args, kwargs = resolve(args), resolve(kwargs)  # each item as it is taken
         if node.given is None:
             value = direct_call(node.fn, args, kwargs)
@@ -280,8 +281,7 @@ class Context:
             try:
                 value = direct_call(node.fn, args, kwargs)
             finally:
-                watch.settle(node.key, node.target, node.site, None)
-                node.given = None
+                watch.settle(node, None)
         ended(node, failed=False)
         node.args, node.kwargs = (), NO_KWARGS
         return node.done(value, node.start, node.end).value

@@ -309,9 +309,7 @@ class Scheduler(Waiting):
         for i, (node, value, exc) in enumerate(outcomes):
             ended(node, exc is not None)
             if type(node.given) is ArgumentWatch:
-                outcomes[i] = (node, node.given.settle(node.key, node.target, node.site,
-                                                       value), exc)
-                node.given = None
+                outcomes[i] = (node, node.given.settle(node, value), exc)
         (node, value, exc), *more = outcomes
         self._finish(node, value, exc, more=more)
 
