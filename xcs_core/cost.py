@@ -52,39 +52,41 @@ def __getattr__(name: str) -> float:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_DEFAULT_ESTIMATE = 1e-3  # a callable never measured is assumed slow: it is dispatched
+DEFAULT_ESTIMATE = 1e-3  # a callable never measured is assumed slow: it is dispatched
 _SAMPLES = 3
-_averages: dict[str, float] = {}
+#: each callable's running-average duration (``estimate``; read directly where hot)
+AVERAGES: dict[str, float] = {}
 _counts: dict[str, int] = {}
-_inline: set[str] = set()
+#: the callables known to run faster than a dispatch (``cheap``; read directly where hot)
+INLINE: set[str] = set()
 _never_inline: set[str] = set()
 
 
 def always_dispatch(target: str) -> None:
     """Never run calls of ``target`` inline (an op with a batch form)."""
     _never_inline.add(target)
-    _inline.discard(target)
+    INLINE.discard(target)
 
 
 def learn(target: str, seconds: float) -> None:
     """Fold one measured duration into the running average for ``target``."""
-    old = _averages.get(target)
+    old = AVERAGES.get(target)
     average = seconds if old is None else 0.7 * old + 0.3 * seconds
-    _averages[target] = average
+    AVERAGES[target] = average
     count = _counts[target] = _counts.get(target, 0) + 1
     threshold = _settings.get("INLINE_BELOW") or _setting("INLINE_BELOW")
-    if target in _inline:
+    if target in INLINE:
         if average > 2 * threshold:
-            _inline.discard(target)
+            INLINE.discard(target)
     elif count >= _SAMPLES and average < threshold and target not in _never_inline:
-        _inline.add(target)
+        INLINE.add(target)
 
 
 def cheap(target: str) -> bool:
     """True when ``target`` is known to run faster than a dispatch to a worker costs."""
-    return target in _inline
+    return target in INLINE
 
 
 def estimate(target: str) -> float:
     """Expected duration of one call of ``target`` (seconds)."""
-    return _averages.get(target, _DEFAULT_ESTIMATE)
+    return AVERAGES.get(target, DEFAULT_ESTIMATE)

@@ -25,7 +25,8 @@ __all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "resol
            "store", "stored"]
 
 _ATOMS = walk.ATOMS
-_guard_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
+#: how many guarded bodies enclose this point (``guarded``; read directly where it is hot)
+GUARD_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("xcs_guard", default=0)
 
 
 class _State(threading.local):
@@ -44,10 +45,10 @@ class _Guard:
     __slots__ = ()
 
     def __enter__(self) -> None:
-        _guard_depth.set(_guard_depth.get() + 1)
+        GUARD_DEPTH.set(GUARD_DEPTH.get() + 1)
 
     def __exit__(self, *exc: Any) -> bool:
-        _guard_depth.set(_guard_depth.get() - 1)
+        GUARD_DEPTH.set(GUARD_DEPTH.get() - 1)
         return False
 
 
@@ -60,7 +61,7 @@ def guard() -> _Guard:
 
 def guarded() -> bool:
     """True inside a ``try`` or ``with`` body of compiled code (see ``_Guard``)."""
-    return _guard_depth.get() > 0
+    return GUARD_DEPTH.get() > 0
 
 
 # -- forcing ---------------------------------------------------------------------------

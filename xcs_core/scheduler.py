@@ -48,6 +48,7 @@ from time import sleep as _yield
 from typing import Any
 
 from xcs_core.batching import HOLDS, Batcher, Request, batch_of, run_request
+from xcs_core.cost import AVERAGES, DEFAULT_ESTIMATE
 from xcs_core.ir import OpKind
 from xcs_core.mutation import ArgumentWatch
 from xcs_core.nodes import (
@@ -69,6 +70,7 @@ from xcs_core.nodes import (
 from xcs_core.optimize import BatchPlan
 from xcs_core.waiting import NEVER, Waiting
 
+_CALL = OpKind.CALL
 _PROPAGATION_LIMIT = 16  # how far a new node raises its ancestors' priorities
 _ISSUE_SLICE = 1e-3  # seconds of issuing calls between two yields of the GIL (``issued``)
 __all__ = ["Scheduler"]
@@ -118,25 +120,16 @@ class Scheduler(Waiting):
 
     # -- adding nodes -----------------------------------------------------------
     def add(self, node: Node) -> None:
-        """Register a new node; it starts once its inputs are done."""
+        """Register a new node; it starts once its inputs are done.  (Called once per leaf
+        call the jitted code makes: a node without inputs, the common case, takes the
+        short way.)"""
         node.sched = self
         inline: list[Node] = []
         with self.lock:
             self.unfinished += 1
-            node.height = _estimate(node)
-            if node.inputs:
-                for dep in node.inputs:
-                    if dep.state == FAILED:
-                        self._fail_locked(node, dep.exc)
-                        self._notify_locked()
-                        return
-                    if dep.state != DONE and dep.sched is self:
-                        node.waiting += 1
-                        if dep.dependents:
-                            dep.dependents.append(node)
-                        else:
-                            dep.dependents = [node]
-                self._raise_heights(node)
+            node.height = AVERAGES.get(node.key, DEFAULT_ESTIMATE) if node.kind is _CALL else 0.0
+            if node.inputs and not self._wire_locked(node):
+                return
             if node.waiting == 0:
                 self._ready_locked(node, inline, window=True)
                 if self._heap and self._running < self.max_workers:
@@ -146,23 +139,21 @@ class Scheduler(Waiting):
         if inline:
             self._run_inline(inline)
 
-    def hold(self, node: Node) -> bool:
-        """``add`` for a call without pending inputs, made by the jitted code, of an op
-        with a batch form: held in its window at once (its priority is the request's).
-        False, and nothing done, for any other op."""
-        batch = batch_of(node.fn)
-        if batch is None:
-            return False
-        node.sched = self
-        with self.lock:
-            self.unfinished += 1
-            if node.seq > self.failed_seq:
-                self._fail_locked(node, Cancelled())
-                return True
-            if self._hold_locked(node, batch, True) and self._running < self.max_workers:
-                self._pump_locked()
-        if self._to_submit:
-            self._start_ready()
+    def _wire_locked(self, node: Node) -> bool:
+        """Count ``node``'s unfinished inputs and register it as their dependent; False
+        (and ``node`` failed) if one of them failed."""
+        for dep in node.inputs:
+            if dep.state == FAILED:
+                self._fail_locked(node, dep.exc)
+                self._notify_locked()
+                return False
+            if dep.state != DONE and dep.sched is self:
+                node.waiting += 1
+                if dep.dependents:
+                    dep.dependents.append(node)
+                else:
+                    dep.dependents = [node]
+        self._raise_heights(node)
         return True
 
     def _hold_locked(self, node: Node, batch: Any, window: bool) -> bool:

@@ -69,8 +69,9 @@ class Executor(Protocol):
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         """Run a leaf call's body and return its result (or raise its exception)."""
 
-    def check(self, node: Any) -> None:
-        """Raise if ``node`` cannot run on this executor; called at the call site."""
+    #: ``check(node)`` raises if ``node`` cannot run on this executor; called at the call
+    #: site of every dispatched call.  ``None`` when every call can run (no call made).
+    check: Callable[[Any], None] | None
 
     def shutdown(self) -> None:
         """Release workers (called at interpreter exit for cached executors)."""
