@@ -63,7 +63,7 @@ def running_loop() -> Any:
 
 
 _state = intrinsics.STATE  # ``ctx``: the current trace of this thread
-_guard_depth, _atoms, _cheap = intrinsics.GUARD_DEPTH, intrinsics.atoms, cost.INLINE
+_guard_depth, _ATOM_TYPES, _cheap = intrinsics.GUARD_DEPTH, walk.ATOMS, cost.INLINE
 _CALL, _exc_info = OpKind.CALL, sys.exc_info
 _new, _bind = object.__new__, Traced._xcs_node.__set__  # ``Traced(node)``, one call less
 RECORD, RUN = "record", "run"
@@ -140,9 +140,13 @@ class Context:
                 walk.collect(args, found)
             if kwargs:
                 walk.collect(kwargs, found)
-        node = Node(self.count, kind, target, fn, args, kwargs, list(found.values()), site,
-                    effect)
-        node.owner = self
+        return self._made(Node(self.count, kind, target, fn, args, kwargs,
+                               list(found.values()), site, effect), target)
+
+    def _made(self, node: Node, key: str) -> Node:
+        """``node``, just made with the next number, as this context's (``key``: its
+        callable's, for the cost model)."""
+        node.owner, node.key = self, key
         self.count += 1
         if self.nodes is not None:
             self.nodes.append(node)
@@ -227,14 +231,25 @@ class Context:
         caller does to them later changes nothing it sees), and ``""``; or the reason it
         runs now instead: it is cheap and its inputs are done, or it may change the
         containers it is given (``mutation``)."""
-        if kwargs or not _atoms(args):
-            return self._snapshot_containers(target, fn, args, kwargs, site, key)
-        node = Node(self.count, _CALL, target, fn, args, NO_KWARGS, None, site)
-        node.owner, node.key = self, key
-        self.count += 1
-        if self.nodes is not None:
-            self.nodes.append(node)
-        return node, _INLINE if key in _cheap else ""
+        found: dict[int, Node] | None = None
+        if not kwargs:
+            for arg in args:  # the common case: atoms and stand-ins, nothing to copy
+                kind = type(arg)
+                if kind is Traced:
+                    if found is None:
+                        found = {}
+                    dep = arg._xcs_node
+                    found[id(dep)] = dep
+                elif kind not in _ATOM_TYPES:
+                    break
+            else:
+                node = self._made(Node(self.count, _CALL, target, fn, args, NO_KWARGS, None
+                                       if found is None else list(found.values()), site), key)
+                if key in _cheap and (found is None or all(
+                        d.state == DONE for d in node.inputs)):
+                    return node, _INLINE
+                return node, ""
+        return self._snapshot_containers(target, fn, args, kwargs, site, key)
 
     def _snapshot_containers(self, target: str, fn: Callable, args: tuple, kwargs: dict,
                              site: sites.Site | None, key: str) -> tuple[Node, str]:
@@ -242,12 +257,8 @@ class Context:
         found: dict[int, Node] = {}
         copied = walk.snapshot(args, found) if args else args
         kwcopied = walk.snapshot(kwargs, found) if kwargs else kwargs
-        node = Node(self.count, _CALL, target, fn, copied, kwcopied,
-                    list(found.values()) if found else None, site)
-        node.owner, node.key = self, key
-        self.count += 1
-        if self.nodes is not None:
-            self.nodes.append(node)
+        node = self._made(Node(self.count, _CALL, target, fn, copied, kwcopied,
+                               list(found.values()) if found else None, site), key)
         if key in _cheap and (not found or all(d.state == DONE for d in node.inputs)):
             return node, _INLINE
         if _given_iterator(args, kwargs):

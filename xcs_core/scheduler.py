@@ -7,7 +7,11 @@ Policy
 * At most ``max_workers`` nodes run at once.  When more are ready than there
   are free workers, the node with the longest estimated remaining path
   (its own estimated duration plus that of the longest known chain of
-  dependents) goes first; ties go to program order.
+  dependents) goes first; ties go to program order.  A new node raises its
+  unstarted ancestors' estimates only while calls wait for a worker or none is
+  free: with a worker free, every ready call starts at once and no order is
+  chosen (a chain issued ahead of its calls would otherwise walk its ancestors
+  on every call).
 * Glue nodes (cheap Python on values, see ``xcs_core.values``) are never
   dispatched: they run inline on the thread that completes their last input,
   fused into that node's completion.
@@ -60,7 +64,6 @@ from xcs_core.nodes import (
     WAITING,
     Cancelled,
     Node,
-    _estimate,
     _worker,
     begin,
     direct_call,
@@ -153,7 +156,8 @@ class Scheduler(Waiting):
                     dep.dependents.append(node)
                 else:
                     dep.dependents = [node]
-        self._raise_heights(node)
+        if self._heap or self._running >= self.max_workers:
+            self._raise_heights(node)  # priorities decide something only under contention
         return True
 
     def _hold_locked(self, node: Node, batch: Any, window: bool) -> bool:
@@ -165,14 +169,19 @@ class Scheduler(Waiting):
         return self._batcher.hold(node, batch, window)
 
     def _raise_heights(self, node: Node) -> None:
-        stack, hops = [node], 0
+        """Raise the priority of ``node``'s unstarted ancestors, up to
+        ``_PROPAGATION_LIMIT`` hops: each is at least its own estimate longer than the
+        path below it (a chain issued ahead of its calls walks this on every call)."""
+        stack, hops, averages = [node], 0, AVERAGES
         while stack and hops < _PROPAGATION_LIMIT:
             child = stack.pop()
             hops += 1
+            below = child.height
             for dep in child.inputs:
-                if dep.sched is not self or dep.state > QUEUED:
+                if dep.state > QUEUED or dep.sched is not self:
                     continue
-                height = _estimate(dep) + child.height
+                height = below + (averages.get(dep.key, DEFAULT_ESTIMATE)
+                                  if dep.kind is _CALL else 0.0)
                 if height > dep.height:
                     dep.height = height
                     if dep.state == QUEUED:

@@ -153,6 +153,16 @@ def _noting(found: dict[int, Any]) -> Callable[[Traced], Traced]:
 
 def snapshot(obj: Any, found: dict[int, Any]) -> Any:
     """A copy of ``obj``'s mutable skeleton; the nodes of its pending values go to ``found``."""
+    if type(obj) is tuple:  # a call's arguments: atoms and stand-ins have no skeleton
+        for item in obj:
+            kind = type(item)
+            if kind is Traced:
+                node = item._xcs_node
+                found[id(node)] = node
+            elif kind not in ATOMS:
+                break
+        else:
+            return obj
     return walk(obj, _noting(found), COPY)
 
 
