@@ -6,7 +6,11 @@
     ``submit`` + ``result`` on a pool of the same size) and with cheap calls
     run inline on the calling thread (``XCS_INLINE_BELOW=1``; compared with
     plain calls).  "calling thread" is the time the loop that makes the calls
-    takes, before any result is read: what the caller pays per call.
+    takes, before any result is read: what the caller pays per call.  In the
+    ``dispatched`` mode the workers run the calls beside that loop and take the
+    GIL from it; in ``dispatched, workers waiting`` every call waits (as on
+    I/O, without the GIL) until the loop has made them all, so the loop's time
+    is the dispatch alone, against a pool's ``submit`` in the same conditions.
 (b) Per plain statement: a jitted function that makes no leaf calls (a loop
     of arithmetic, string formatting, dict and list work, helper calls) against
     the same function undecorated, in nanoseconds per executed statement, and
@@ -27,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,7 +46,9 @@ ITERATIONS = 20_000
 STATEMENTS_PER_ITERATION = 6  # the for header and the five statements of its body
 EMPTY_CALLS = 1_000
 ROUNDS = int(os.environ.get("XCS_BENCH_ROUNDS", "9"))
-MODES = {"dispatched": "0", "inline": "1"}  # XCS_INLINE_BELOW for each mode of (a)
+#: each mode of (a): XCS_INLINE_BELOW, and whether the calls wait until all are made
+MODES = {"dispatched": ("0", False), "dispatched, workers waiting": ("0", True),
+         "inline": ("1", False)}
 
 
 # -- the code measured ----------------------------------------------------------------------
@@ -66,6 +73,36 @@ def leaf_calls_one_read(n: int, leaf: Any, issue_log: list[float]) -> int:
     pending = [leaf(i) for i in range(n)]
     issue_log.append(time.perf_counter() - start)
     return sum(xcs.value(pending))
+
+
+_released = threading.Event()  # set once every call of a round has been made
+
+
+def bump_when_released(i: int) -> int:
+    _released.wait()
+    return i + 1
+
+
+bump_released = xcs.op(bump_when_released)
+
+
+def released_calls(n: int, leaf: Any, issue_log: list[float]) -> int:
+    """``n`` calls of ``leaf`` that all wait until the last one is made, then each read."""
+    _released.clear()
+    start = time.perf_counter()
+    pending = [leaf(i) for i in range(n)]
+    issue_log.append(time.perf_counter() - start)
+    _released.set()
+    return sum([xcs.value(p) for p in pending])
+
+
+def released_pool_calls(n: int, pool: ThreadPoolExecutor, issue_log: list[float]) -> int:
+    _released.clear()
+    start = time.perf_counter()
+    futures = [pool.submit(bump_when_released, i) for i in range(n)]
+    issue_log.append(time.perf_counter() - start)
+    _released.set()
+    return sum(f.result() for f in futures)
 
 
 def pool_calls(n: int, pool: ThreadPoolExecutor, issue_log: list[float]) -> int:
@@ -111,9 +148,11 @@ def ensemble8() -> int:
 
 # -- children: each runs in a fresh interpreter ---------------------------------------------
 def child_leaf_calls(rounds: int = ROUNDS) -> dict[str, Any]:
-    """(a) in the mode this interpreter's XCS_INLINE_BELOW selects."""
+    """(a) in the mode this interpreter's XCS_INLINE_BELOW and XCS_BENCH_RELEASED select."""
     n, pool = LEAF_CALLS, ThreadPoolExecutor()  # the documented default size
     workers = pool._max_workers
+    if os.environ.get("XCS_BENCH_RELEASED") == "1":
+        return _released_leaf_calls(n, pool, rounds)
     one_read = "xcs threads, one xcs.value(list)"
     logs: dict[str, list[float]] = {"plain calls": [], "xcs threads": [], one_read: []}
     jitted = xcs.jit(leaf_calls, max_workers=workers)
@@ -125,7 +164,23 @@ def child_leaf_calls(rounds: int = ROUNDS) -> dict[str, Any]:
         name = f"ThreadPoolExecutor({workers}).submit+result"
         logs[name] = []
         contenders[name] = lambda: pool_calls(n, pool, logs[name])
-    work = Workload("leaf calls", n * (n + 1) // 2, contenders)
+    return _measured(Workload("leaf calls", n * (n + 1) // 2, contenders), pool, logs, rounds)
+
+
+def _released_leaf_calls(n: int, pool: ThreadPoolExecutor, rounds: int) -> dict[str, Any]:
+    """(a) with every call waiting until all are made (``released_calls``)."""
+    name = f"ThreadPoolExecutor({pool._max_workers}).submit+result"
+    logs: dict[str, list[float]] = {"plain calls": [], "xcs threads": [], name: []}
+    jitted = xcs.jit(released_calls, max_workers=pool._max_workers)
+    contenders = {"plain calls": lambda: leaf_calls(n, bump_plain, logs["plain calls"]),
+                  "xcs threads": lambda: jitted(n, bump_released, logs["xcs threads"]),
+                  name: lambda: released_pool_calls(n, pool, logs[name])}
+    return _measured(Workload("leaf calls, released", n * (n + 1) // 2, contenders), pool,
+                     logs, rounds)
+
+
+def _measured(work: Workload, pool: ThreadPoolExecutor, logs: dict[str, list[float]],
+              rounds: int) -> dict[str, Any]:
     try:
         times = measure(work, rounds)
     finally:
@@ -199,9 +254,10 @@ def import_cost(runs: int = 7) -> float:
 # -- the report -------------------------------------------------------------------------------
 def leaf_call_rows(rounds: int) -> tuple[list[list[str]], dict[str, Any]]:
     rows, raw = [], {}
-    for mode, threshold in MODES.items():
+    for mode, (threshold, released) in MODES.items():
         res = raw[mode] = in_fresh_process("overhead", "child_leaf_calls", {
-            "XCS_INLINE_BELOW": threshold, "XCS_BENCH_ROUNDS": str(rounds)})
+            "XCS_INLINE_BELOW": threshold, "XCS_BENCH_RELEASED": "1" if released else "0",
+            "XCS_BENCH_ROUNDS": str(rounds)})
         plain = res["plain calls"]["median"]
         for name, r in res.items():
             if "failed" in r:

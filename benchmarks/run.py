@@ -150,14 +150,20 @@ def prediction_target(work: harness.Workload, xcs_median: float) -> Target:
 
 
 def overhead_targets(raw: dict[str, Any]) -> list[Target]:
-    leaf = raw["leaf_calls"]["dispatched"]["xcs threads"]
     first = raw["first_call"]
-    what = "calling thread <= 3 us per dispatched leaf call"
-    if "failed" in leaf:
-        out = [("overhead", what, "failed", False)]
-    else:
+    out = []
+    for mode in ("dispatched, workers waiting", "dispatched"):
+        leaf = raw["leaf_calls"][mode]["xcs threads"]
+        what = f"calling thread <= 3 us per dispatched leaf call ({mode})"
+        if "failed" in leaf:
+            out.append(("overhead", what, "failed", False))
+            continue
         per_call = leaf["issue"] / overhead.LEAF_CALLS
-        out = [("overhead", what, f"{per_call * 1e6:.1f} us", per_call <= 3e-6)]
+        pool = next((r for name, r in raw["leaf_calls"][mode].items()
+                     if name.startswith("ThreadPoolExecutor") and "issue" in r), None)
+        measured = f"{per_call * 1e6:.1f} us" + (
+            "" if pool is None else f" (submit {pool['issue'] / overhead.LEAF_CALLS * 1e6:.1f})")
+        out.append(("overhead", what, measured, per_call <= 3e-6))
     out.append(("overhead", "import xcs_core <= 60 ms", harness.fmt(first["import"]),
                 first["import"] <= 0.060))
     for name, figures in first["functions"].items():

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextvars
 import functools
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -121,10 +122,14 @@ class _Starts:
             self.scheduled = False
         create_task = self.loop.create_task
         for coroutine_function, args, kwargs, done, token, context in items:
-            try:  # a task runs in a copy of the context it is made in: the call site's
+            try:  # a task runs in the context of its call site (a copy made for this call)
                 coroutine = coroutine_function(*args, **kwargs)
-                task = create_task(coroutine) if context is None else context.run(
-                    create_task, coroutine)
+                if context is None:
+                    task = create_task(coroutine)
+                elif _TASK_CONTEXT:
+                    task = create_task(coroutine, context=context)
+                else:  # Python 3.10: a task copies the context it is made in
+                    task = context.run(create_task, coroutine)
             except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
                 self._ended(done, token, None, exc)
                 continue
@@ -156,6 +161,10 @@ class _Starts:
             items, self.queue = self.queue, collections.deque()
         for _, _, _, done, token, _ in items:
             done([(token, None, exc)])
+
+
+#: ``create_task(..., context=)`` exists (Python 3.11+)
+_TASK_CONTEXT = sys.version_info >= (3, 11)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
