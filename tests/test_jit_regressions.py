@@ -1001,6 +1001,59 @@ def program(q, n, models, history, cfg):
     text8 = join_texts(x.upper() for x in texts6)
     return {"text7": text7, "text8": text8}
 """),
+    # seed 4003: state differs (``xs += <pending list>`` asked the stand-in, which made a
+    # new list: the program's argument never grew)
+    "an_argument_list_grown_by_a_pending_list_grows_in_place": (
+        4003, _args("rate this poem", 7, ["m1", "m2", "m3", "m4"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    resp3 = chat(history)
+    history += [c["message"] for c in resp3["choices"]]
+    history += chat(history)["choices"][:1]
+    models += llm(q).split()[-1:]
+    return {}
+"""),
+    # seed 4009: result differs (the alias of a list grown by ``+=`` stayed as it was)
+    "a_local_list_grown_by_a_pending_list_is_seen_through_its_alias": (
+        4009, _args("rate this poem", 7, ["m1", "m2", "m3"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    texts2 = [q]
+    texts3 = texts2
+    box = {"all": texts2}
+    for x in models:
+        texts2 += classify(x + q).split()
+        box["all"] += llm(x).split()[:1]
+    texts3 = list(texts3)
+    return {"texts3": texts3}
+"""),
+    # seed 4008: hang differs (the rebound ``history`` was given to the next call, which
+    # then waited on itself)
+    "history_grown_by_a_pending_list_then_given_to_a_call_never_hangs": (
+        4008, _args("rate this poem", 7, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    resp6 = chat(history)
+    history += [c["message"] for c in resp6["choices"]]
+    history += chat(history)["choices"][:1]
+    resp10 = chat(history)
+    text9 = resp10["choices"][0]["message"]["content"]
+    history.append({"role": "assistant", "content": text9})
+    return {"text9": text9}
+"""),
+    # seed 4023: jit raises TypeError: not enough arguments for format string (``%`` gave
+    # the stand-in of a tuple to str formatting, which took it for one value)
+    "percent_formatting_of_a_pending_tuple": (
+        4023, _args("rate this poem", 7, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    text1 = llm(q + " and more", model=models[0])
+    text3 = "%s:%s%s" % llm(text1).partition(" ")
+    fmt = "%s=%s"
+    text4 = fmt % tuple(llm(q).split(" says "))
+    text5 = "%s" % (llm(q).partition(" "),)
+    return {"text3": text3, "text4": text4, "text5": text5}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit

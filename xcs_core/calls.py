@@ -43,6 +43,7 @@ from xcs_core.intrinsics import (
     grown,
     guard,
     key,
+    mod,
     resolve_deep,
     store,
     stored,
@@ -361,4 +362,4 @@ _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
 _FAST: dict[Any, bool] = {fn: handler is _reference
                           for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
 twins.install({name: types.CellType(helper) for name, helper in zip(
-    compiler.HELPERS, (call, force, key, store, stored, guard, grown))})
+    compiler.HELPERS, (call, force, key, store, stored, guard, grown, mod))})

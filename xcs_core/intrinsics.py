@@ -21,8 +21,8 @@ from typing import Any
 from xcs_core import values, walk
 from xcs_core.values import Traced
 
-__all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "resolve_deep",
-           "store", "stored"]
+__all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "mod",
+           "resolve_deep", "store", "stored"]
 
 _ATOMS = walk.ATOMS
 #: how many guarded bodies enclose this point (``guarded``; read directly where it is hot)
@@ -112,11 +112,33 @@ def store(value: Any, obj: Any, index: Any) -> None:
     obj[index] = value
 
 
-def grown(obj: Any) -> None:
-    """``xs += v`` or ``d |= v`` in compiled code: a list or dict grown in place (perhaps
-    one the caller holds) is remembered, so the boundary makes what it holds concrete."""
-    if type(obj) is list or type(obj) is dict:
+def grown(obj: Any, value: Any) -> Any:
+    """The right operand of ``x op= value`` in compiled code (``x`` a local name).  A list
+    or dict grown in place (perhaps one the caller holds) is remembered, so the boundary
+    makes what it holds concrete.  A mutable ``x`` (a list, dict, set, bytearray, ...)
+    changes in place, so a pending ``value`` is made concrete first: otherwise Python
+    would ask the stand-in (``list`` has no ``+=`` of its own to try before it), which
+    answers with a new object and leaves ``x``, and every alias of it, unchanged."""
+    kind = type(obj)
+    if kind is list or kind is dict:
         _escaped(obj)
+    if type(value) is Traced and kind not in _ATOMS and kind not in _IMMUTABLE:
+        return _force(value, "grows an object in place (x op= value)")
+    return value
+
+
+#: Containers whose ``op=`` makes a new object, as the stand-in's answer does (glue).
+_IMMUTABLE = frozenset({tuple, frozenset, Traced})
+
+
+def mod(left: Any, right: Any) -> Any:
+    """``left % right`` in compiled code.  A str or bytes ``left`` formats ``right``,
+    telling a tuple of arguments or a mapping from one value by its type, and is asked
+    before the stand-in, so a pending ``right`` is made concrete; any other ``%`` (a
+    pending ``left``, numbers) stays as it is (glue where a value is pending)."""
+    if type(right) is Traced and isinstance(left, (str, bytes, bytearray)):
+        right = _force(right, "formatted with %")
+    return left % right
 
 
 def _escaped(container: Any) -> None:

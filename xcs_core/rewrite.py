@@ -13,7 +13,9 @@ written                              compiled to
 ``d[k] = v``                         ``__xcs_store__(v, d, k)``
 ``d[k] = x = v``, ``x, d[k] = v``    each subscript through a temporary, then ``__xcs_store__``
 ``d[k] op= v``                       read, update, ``__xcs_store__`` back
-``xs += v``, ``d |= v``              then ``__xcs_grown__(xs)`` (remembered for the boundary)
+``x op= v``                          ``x op= __xcs_grown__(x, v)`` (a mutable ``x`` gets a
+                                     concrete ``v``; a list or dict is remembered)
+``a % b``                            ``__xcs_mod__(a, b)`` (formatting gets a concrete ``b``)
 ``del d[k]``                         ``del d[__xcs_key__(k)]``
 ``xs[i:j] = v``                      ``xs[i:j] = __xcs_stored__(v)`` (forced deeply)
 ``{k: v}``, ``{k}``                  keys and members through ``__xcs_key__``
@@ -170,8 +172,9 @@ class Transformer(ast.NodeTransformer):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         """``x[k] += v`` reads, updates and stores back through ``__xcs_store__``;
-        ``xs += v`` (a list or dict grown in place, perhaps one the caller holds) is
-        remembered for the boundary; attributes, globals and slices get concrete values."""
+        ``xs += v`` goes through ``__xcs_grown__`` (a list or dict grown in place, perhaps
+        one the caller holds, is remembered for the boundary, and a mutable ``xs`` gets a
+        concrete ``v``); attributes, globals and slices get concrete values."""
         self.generic_visit(node)
         target = node.target
         if isinstance(target, ast.Subscript) and _plain(target):
@@ -185,16 +188,34 @@ class Transformer(ast.NodeTransformer):
                 ast.Assign(targets=[ast.Name(id=item, ctx=ast.Store())],
                            value=ast.Subscript(value=load[0], slice=load[1], ctx=ast.Load())),
                 ast.AugAssign(target=ast.Name(id=item, ctx=ast.Store()), op=node.op,
-                              value=node.value),
+                              value=self._grown(load[2], node.value)),
                 ast.Expr(_call("__xcs_store__", load[2], load[0], load[1]))]
             return [ast.copy_location(step, node) for step in steps]
         if self._escapes(target) or isinstance(target, ast.Subscript):
             node.value = ast.copy_location(_call("__xcs_stored__", node.value), node.value)
             return node
-        if isinstance(target, ast.Name) and isinstance(node.op, (ast.Add, ast.BitOr)):
-            grown = ast.Expr(_call("__xcs_grown__", ast.Name(id=target.id, ctx=ast.Load())))
-            return [node, ast.copy_location(grown, node)]
+        if isinstance(target, ast.Name):
+            node.value = self._grown(ast.Name(id=target.id, ctx=ast.Load()), node.value)
         return node
+
+    def _grown(self, target: ast.expr, value: ast.expr) -> ast.expr:
+        """``x op= value``: the value through ``__xcs_grown__(x, value)`` (a mutable ``x``
+        changes in place: it gets a concrete value, and a list or dict is remembered)."""
+        if isinstance(value, ast.Constant):
+            return value
+        return ast.copy_location(_call("__xcs_grown__", target, value), value)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        """``a % b`` through ``__xcs_mod__``: a str or bytes ``a`` formats ``b``, which it
+        tells apart by type (a tuple of arguments, a mapping, one value).  A literal tuple
+        or dict ``b``, or a number ``a``, is left as written."""
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Mod) or isinstance(node.right, (
+                ast.Constant, ast.Tuple, ast.Dict)) or (
+                isinstance(node.left, ast.Constant) and not isinstance(node.left.value,
+                                                                      (str, bytes))):
+            return node
+        return ast.copy_location(_call("__xcs_mod__", node.left, node.right), node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         self.generic_visit(node)

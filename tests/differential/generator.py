@@ -461,6 +461,113 @@ async def pong(k, text):
         return await amaybe(text)
     return await ping(k - 1, text + "?")
 ''',
+    # -- printing, context managers, stateful classes, async protocols ---------------
+    "SINK": """
+class Sink:
+    \"\"\"A file-like object ``print`` writes to: each printed line is logged with the number
+    of effects run before it, so its order relative to effect calls is compared (in the
+    log: Python code after a failing call runs under xcs, docs/execution.md).\"\"\"
+
+    def write(self, text):
+        if text.strip():
+            LOG.append(("print", text, len(EFFECTS)))
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+SINK = Sink()
+""",
+    "Quiet": """
+class Quiet:
+    \"\"\"A user context manager that logs and swallows ValueError (and nothing else).\"\"\"
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        LOG.append(("enter", self.name))
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        LOG.append(("exit", self.name, None if kind is None else kind.__name__))
+        return kind is not None and issubclass(kind, ValueError)
+""",
+    "Notebook": """
+class Notebook:
+    def __init__(self):
+        self.last = None
+        self.seen = []
+
+    def note(self, text):
+        self.last = llm("note: " + text)
+        self.seen.append(self.last)
+        return self
+
+    def recall(self):
+        if self.last is None:
+            return "empty"
+        return f"{len(self.seen)}: {self.last}"
+""",
+    "first_long": """
+def first_long(texts):
+    for t in texts:
+        reply = llm(t)
+        if len(reply) > 12:
+            return reply
+    return None
+""",
+    "numbered": """
+def numbered(texts):
+    for i, t in enumerate(texts):
+        reply = llm(t)
+        if reply.endswith(("1", "3", "5")):
+            yield i, reply
+    yield from (("score", score(t)) for t in texts[:1])
+""",
+    "ask_pair": """
+async def ask_pair(x):
+    a, b = await asyncio.gather(allm(x), amaybe(x))
+    return a if b is None else a + " & " + b
+""",
+    "AStream": """
+class AStream:
+    \"\"\"``async for`` over op calls (a user async iterator).\"\"\"
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if not self.items:
+            raise StopAsyncIteration
+        return await allm(self.items.pop(0))
+
+
+async def astream(items):
+    for x in items:
+        reply = await amaybe(x)
+        if reply is not None:
+            yield reply
+""",
+    "ASession": """
+class ASession:
+    \"\"\"``async with`` a user class whose exit logs and swallows ValueError.\"\"\"
+
+    def __init__(self, name):
+        self.name = name
+
+    async def __aenter__(self):
+        LOG.append(("aenter", self.name))
+        return await allm("open " + self.name)
+
+    async def __aexit__(self, kind, exc, tb):
+        LOG.append(("aexit", self.name, None if kind is None else kind.__name__))
+        return kind is not None and issubclass(kind, ValueError)
+""",
 }
 
 
@@ -1613,6 +1720,331 @@ def t_leaf_mutates(g: Gen) -> bool:
     return True
 
 
+# -- conversions, membership, copies, printing, user protocols around calls ---------------
+def t_convert(g: Gen) -> bool:
+    """Builtins and str methods that look at a result: ``int``, ``float``, ``len``, slicing,
+    ``split``, ``startswith``, ``bool``, ``hash``."""
+    t = g.pick("text")
+    choice = g.rng.randrange(8)
+    if choice == 0:
+        k = g.new("num")
+        g.add("int() of a result's digits", '$k = int(llm($t).split()[-1]) % 7', [(k, "num")],
+              k=k, t=t)
+    elif choice == 1:
+        k = g.new("num")
+        g.add("float() of a score, rounded", "$k = round(float(score($t)) / 3, 2)",
+              [(k, "any")], k=k, t=t)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("len() of a result in a branch",
+              '$v = llm($t)\nif len($v) > 12:\n    $v = $v[:12] + "…"', [(v, "text")], v=v, t=t)
+    elif choice == 3:
+        v, w = g.new("text"), g.new("texts")
+        g.add("slicing and split() of a result",
+              '$v = llm($t)[-3:]\n$w = llm($t + "?").split()[1:]', [(v, "text"), (w, "texts")],
+              v=v, w=w, t=t)
+    elif choice == 4:
+        v = g.new("text")
+        g.add("startswith() branch on a result",
+              '$v = llm($t, model=models[-1])\nif $v.startswith(models[0]):\n'
+              '    $v = "first " + $v\nelif $v.endswith(("1", "2")):\n    $v = $v.upper()',
+              [(v, "text")], v=v, t=t)
+    elif choice == 5:
+        f = g.new("flag")
+        g.add("bool() of a result", "$f = bool(maybe($t)) and bool(score($t))", [(f, "any")],
+              f=f, t=t)
+    elif choice == 6:
+        k = g.new("num")
+        g.add("hash() of a result", "$k = hash(llm($t)) == hash(llm($t))", [(k, "any")],
+              k=k, t=t)
+    else:
+        v, k = g.new("text"), g.new("num")
+        g.add("+= on a pending string and number",
+              '$v = llm($t)\n$k = score($t)\n$v += "!"\n$k += score($v)\n$v += str($k)',
+              [(v, "text"), (k, "num")], v=v, k=k, t=t)
+    return True
+
+
+def t_membership(g: Gen) -> bool:
+    """``in``, ``index``, ``count`` over a list of results."""
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        f = g.new("flag")
+        g.add("x in results", '$f = "happy" in [classify(x) for x in $ts]', [(f, "flag")],
+              f=f, ts=ts)
+    elif choice == 1:
+        rs, k = g.new("moods"), g.new("num")
+        g.add("results.index(x) guarded by in",
+              '$rs = [classify(x) for x in $ts]\n$k = $rs.index("sad") if "sad" in $rs else -1',
+              [(rs, "texts"), (k, "num")], rs=rs, k=k, ts=ts)
+    elif choice == 2:
+        rs, k = g.new("moods"), g.new("num")
+        g.add("results.count(x)",
+              '$rs = [classify(x) for x in $ts + [$t]]\n$k = $rs.count("neutral")',
+              [(rs, "texts"), (k, "num")], rs=rs, k=k, ts=ts, t=t)
+    else:
+        v = g.new("texts")
+        g.add("result not in seen (dedupe loop)",
+              "$v = []\nfor x in $ts + $ts:\n    r = classify(x)\n    if r not in $v:\n"
+              "        $v.append(r)", [(v, "texts")], v=v, ts=ts)
+    return True
+
+
+def t_key_max(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(3)
+    v = g.new("text")
+    if choice == 0:
+        g.add("max(results, key=len)", '$v = max([llm(x) for x in $ts], key=len, default="")',
+              [(v, "text")], v=v, ts=ts)
+    elif choice == 1:
+        g.add("sorted(results, key=str.lower)[-1]",
+              '$v = sorted([llm(x) for x in $ts] + [$t], key=str.lower)[-1]', [(v, "text")],
+              v=v, ts=ts, t=g.pick("text"))
+    else:
+        g.add("max of (score, result) pairs",
+              '$v = max(((score(x), llm(x)) for x in $ts), default=(0, ""))[1]', [(v, "text")],
+              v=v, ts=ts)
+    return True
+
+
+def t_print(g: Gen) -> bool:
+    """``print`` to a file-like object between calls and effects: the printed lines join
+    the effects, so their order is compared."""
+    t = g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("text")
+        g.add("print a result between effects",
+              '$v = llm($t)\nemit("before", $t)\nprint("got", $v, file=SINK)\nemit("after", $v)',
+              [(v, "text")], ["SINK"], v=v, t=t)
+    elif choice == 1:
+        v = g.new("nums")
+        g.add("print in a loop over results",
+              '$v = [score(x) for x in $ts]\nfor i, s in enumerate($v):\n'
+              '    print(f"{i}: {s}", file=SINK)', [(v, "nums")], ["SINK"], v=v,
+              ts=g.pick("texts"))
+    else:
+        v = g.new("text")
+        g.add("print a failing call's result, then an effect",
+              '$v = risky($t)\nprint("risky said", $v, sep=": ", file=SINK)\npublish($v)',
+              [(v, "text")], ["SINK"], v=v, t=t)
+    return True
+
+
+def t_copy(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        d, c = g.new("box"), g.new("box")
+        g.add("copy.deepcopy of a dict of results, then mutated",
+              '$d = {"a": llm($t), "tags": [classify($t)]}\n$c = copy.deepcopy($d)\n'
+              '$c["tags"].append("copied")', [(d, "any"), (c, "any")], d=d, c=c, t=t)
+    elif choice == 1:
+        d, c = g.new("texts"), g.new("texts")
+        g.add("copy.copy of a list of results",
+              "$d = [llm(x) for x in $ts]\n$c = copy.copy($d)\n$c.append(q)",
+              [(d, "texts"), (c, "texts")], d=d, c=c, ts=g.pick("texts"))
+    elif choice == 2:
+        rec, r2 = g.new("record"), g.new("record")
+        g.add("dataclasses.replace of a result with a result",
+              "$rec = extract($t)\n$r2 = dataclasses.replace($rec, name=llm($t))",
+              [(rec, "record"), (r2, "record")], rec=rec, r2=r2, t=t)
+    else:
+        ns, v = g.new("state"), g.new("text")
+        g.add("getattr(obj, name, default) with a result as default",
+              '$ns = SimpleNamespace(answer=llm($t))\n'
+              '$v = getattr($ns, "label", None) or getattr($ns, "answer", classify($t))',
+              [(ns, "any"), (v, "text")], ns=ns, v=v, t=t)
+    return True
+
+
+def t_formatting(g: Gen) -> bool:
+    t, k = g.pick("text"), g.pick("num")
+    v = g.new("text")
+    code, name = g.rng.choice([
+        ('$v = "%(a)s/%(s)03d" % {"a": llm($t), "s": score($t)}', "%-formatting with a dict"),
+        ('$v = "{a} [{s:>3}]".format(a=llm($t), s=score($t))', "str.format with keywords"),
+        ('$v = "{0[title]} #{0[id]}".format(fetch($t))', "str.format indexing a result"),
+        ('$v = format(score($t), "03d") + format($k, "x")', "format() of results"),
+        ('$v = "%s" % (maybe($t),)', "%-formatting a possibly-None result"),
+        ('$v = "%s:%s%s" % llm($t).partition(" ")', "%-formatting with a pending tuple"),
+        ('fmt = "%s=%s"\n$v = fmt % tuple(llm($t).split(" says "))',
+         "%-formatting a pending tuple with a format in a variable"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=t, k=k)
+    return True
+
+
+def t_kwargs(g: Gen) -> bool:
+    t = g.pick("text")
+    v = g.new("text")
+    code, name = g.rng.choice([
+        ('$v = llm(**{"prompt": llm($t), "model": models[0]})', "result passed in **kwargs"),
+        ("$v = llm($t, model=classify($t))", "result as a keyword argument"),
+        ("$v = llm(*[llm($t)], **dict(model=classify($t)))", "results in *args and **dict()"),
+    ])
+    g.add(name, code, [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_loop_results(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("enumerate over results, then if",
+              '$v = []\nfor i, r in enumerate([llm(x) for x in $ts]):\n    if r.endswith("7"):\n'
+              '        $v.append(f"{i} lucky")\n    elif i % 2:\n        $v.append(r)',
+              [(v, "texts")], v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("zip over two lists of results, then if",
+              "$v = [a for a, b in zip([llm(x) for x in $ts], [score(x) for x in $ts]) "
+              "if b % 2]", [(v, "texts")], v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("texts")
+        g.add("dict.items() loop over a dict of results",
+              '$v = []\nfor m, r in {m: classify(m + $t) for m in models}.items():\n'
+              '    if r != "sad":\n        $v.append(m + "=" + r)', [(v, "texts")], v=v,
+              t=g.pick("text"))
+    else:
+        v = g.new("opt")
+        g.add("helper returns early from a loop over results", "$v = first_long($ts)",
+              [(v, "opt")], ["first_long"], v=v, ts=ts)
+    return True
+
+
+def t_partial_gen(g: Gen) -> bool:
+    """A generator helper consumed only partly: plain Python never makes the later calls."""
+    ts = g.pick("texts")
+    gn = g.new("gen")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("any")
+        g.add("next() on a generator helper (partly consumed)",
+              "$gn = numbered($ts)\n$v = next($gn, None)", [(v, "any")], ["numbered"],
+              gn=gn, v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("any")
+        g.add("generator helper with yield from, fully consumed", "$v = list(numbered($ts))",
+              [(v, "any")], ["numbered"], v=v, ts=ts)
+    else:
+        v = g.new("any")
+        g.add("for-break over a generator helper",
+              "$v = None\nfor i, r in numbered($ts):\n    $v = (i, r)\n    break", [(v, "any")],
+              ["numbered"], v=v, ts=ts, gn=gn)
+    return True
+
+
+def t_user_with(g: Gen) -> bool:
+    """A user context manager (class with ``__enter__``/``__exit__``) around calls."""
+    t = g.pick("text")
+    v = g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("user with-block swallowing ValueError around a failing call",
+              '$v = "unset"\nwith Quiet($t):\n    $v = risky($t)', [(v, "text")], ["Quiet"],
+              v=v, t=t)
+    elif choice == 1:
+        g.add("user with-block around dependent calls",
+              'with Quiet("pair") as qt:\n    $v = llm(risky($t) + qt.name)\n'
+              '$v = $v or "empty"', [(v, "text")], ["Quiet"], v=v, t=t)
+    else:
+        g.add("user with-block nested in try",
+              'try:\n    with Quiet("inner"):\n        $v = risky($t).upper()\n'
+              '        LOG.append(("inside", $v))\nexcept KeyError as exc:\n'
+              '    $v = "key " + str(exc)', [(v, "text")], ["Quiet"], v=v, t=t)
+    return True
+
+
+def t_stateful(g: Gen) -> bool:
+    """A method stores a result on ``self``; another method reads it (``is None``)."""
+    nb, v = g.new("book"), g.new("text")
+    if g.rng.randrange(2):
+        g.add("method stores a result on self, another reads it",
+              "$nb = Notebook()\n$v = $nb.note($t).note($t + \"!\").recall()",
+              [(v, "text")], ["Notebook"], nb=nb, v=v, t=g.pick("text"))
+    else:
+        g.add("method state read before any store",
+              "$nb = Notebook()\n$v = $nb.recall()\nfor x in $ts:\n    $nb.note(x)\n"
+              "$v += \" then \" + $nb.recall()", [(v, "text")], ["Notebook"], nb=nb, v=v,
+              ts=g.pick("texts"))
+    return True
+
+
+def t_accumulate(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("global list appended with results in a loop",
+              "for x in $ts:\n    NOTES.append(llm(x))\n    if len(NOTES) > 3:\n"
+              "        NOTES.pop(0)", ts=ts)
+    elif choice == 1:
+        c, fn, v = g.new("num"), g.new("bump"), g.new("nums")
+        g.add("nonlocal counter incremented by results",
+              "$c = 0\n\ndef $fn(x):\n    nonlocal $c\n    $c += score(x)\n    return $c\n\n"
+              "$v = [$fn(x) for x in $ts]", [(c, "num"), (v, "nums")], c=c, fn=fn, v=v, ts=ts)
+    else:
+        v = g.new("any")
+        g.add("nested dicts and lists of results",
+              '$v = {"by": {m: [llm(m + $t), {"s": score(m)}] for m in models}, '
+              '"all": [[classify(x)] for x in $ts]}', [(v, "any")], v=v, ts=ts,
+              t=g.pick("text"))
+    return True
+
+
+def t_inplace_grow(g: Gen) -> bool:
+    """``xs += <pending list>``: the list itself grows, as every alias of it sees (the
+    program's arguments, a list held twice)."""
+    t = g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("argument list += a pending list", "models += llm($t).split()[-1:]", t=t)
+    elif choice == 1:
+        w, al = g.new("texts"), g.new("texts")
+        g.add("local list += a pending list, read through an alias",
+              "$w = [$t]\n$al = $w\nfor x in models:\n    $w += classify(x + $t).split()\n"
+              "$al = list($al)", [(w, "texts"), (al, "texts")], w=w, al=al, t=t)
+    else:
+        r = g.new("resp")
+        g.add("chat history += messages sliced from a reply",
+              "$r = chat(history)\nhistory += [c[\"message\"] for c in $r[\"choices\"]]\n"
+              "history += chat(history)[\"choices\"][:1]", r=r)
+    return True
+
+def t_while_result(g: Gen) -> bool:
+    v, k = g.new("text"), g.new("num")
+    g.add("while loop whose condition reads a result",
+          "$v = llm($t)\n$k = 0\nwhile not $v.endswith((\"0\", \"1\", \"2\")) and $k < 4:\n"
+          "    $k += 1\n    $v = llm($v)", [(v, "text"), (k, "num")], v=v, k=k,
+          t=g.pick("text"))
+    return True
+
+
+def t_later_try(g: Gen) -> bool:
+    """A failing call made outside a ``try``, its result first used inside one: plain Python
+    raised at the call, so no ``except``, ``finally`` or effect of the later ``try`` runs."""
+    t, v, c = g.pick("text"), g.new("text"), g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("failing call's result used first inside a later try/except Exception",
+              "$c = risky($t)\ntry:\n    $v = str(int(len($c) > 3)) + $c\n"
+              'except Exception as exc:\n    LOG.append(("later", type(exc).__name__))\n'
+              '    $v = "caught later"', [(c, "text"), (v, "text")], c=c, v=v, t=t)
+    elif choice == 1:
+        g.add("failing call's result used inside a later try whose finally has an effect",
+              '$c = risky($t)\ntry:\n    $v = f"{$c}!"\nfinally:\n    emit("finally", $t)',
+              [(c, "text"), (v, "text")], c=c, v=v, t=t)
+    else:
+        g.add("failing call's result used inside a later try, effect in the handler",
+              '$c = risky($t)\ntry:\n    $v = json.dumps($c)\nexcept (TypeError, ValueError):\n'
+              '    publish("fallback " + $t)\n    $v = "fallback"', [(c, "text"), (v, "text")],
+              c=c, v=v, t=t)
+    return True
+
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -1954,6 +2386,67 @@ def a_await_twice(g: Gen) -> bool:
     return True
 
 
+# -- async: shield, async comprehensions, async for / async with over user classes --------
+def a_shield(g: Gen) -> bool:
+    t, v = g.pick("text"), g.new("text")
+    if g.rng.randrange(2):
+        g.add("asyncio.shield(op call)", "$v = await asyncio.shield(allm($t))", [(v, "text")],
+              v=v, t=t)
+    else:
+        g.add("asyncio.shield(failing op call) in try",
+              "try:\n    $v = await asyncio.shield(arisky($t))\n"
+              "except (ValueError, KeyError) as exc:\n    $v = type(exc).__name__",
+              [(v, "text")], v=v, t=t)
+    return True
+
+
+def a_async_comp(g: Gen) -> bool:
+    ts = g.pick("texts")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("async for over a user async generator (comprehension)",
+              "$v = [x async for x in astream($ts)]", [(v, "texts")], ["AStream"], v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("async for over a user async iterator class, with break",
+              "$v = []\nasync for r in AStream($ts + [q]):\n    $v.append(r)\n"
+              "    if r.endswith(\"3\"):\n        break", [(v, "texts")], ["AStream"], v=v,
+              ts=ts)
+    else:
+        v = g.new("texts")
+        g.add("await in a comprehension over a gathering helper",
+              "$v = [await ask_pair(x) for x in $ts if x]", [(v, "texts")], ["ask_pair"],
+              v=v, ts=ts)
+    return True
+
+
+def a_async_with(g: Gen) -> bool:
+    t, v = g.pick("text"), g.new("text")
+    if g.rng.randrange(2):
+        g.add("async with a user class around a failing await",
+              '$v = "unset"\nasync with ASession($t) as opened:\n'
+              '    $v = opened + " " + await arisky($t)', [(v, "text")], ["ASession"],
+              v=v, t=t)
+    else:
+        g.add("async with a user class, gather inside",
+              "async with ASession(\"g\") as opened:\n"
+              "    $v = \" \".join(await asyncio.gather(allm(opened), allm($t)))",
+              [(v, "text")], ["ASession"], v=v, t=t)
+    return True
+
+
+def a_later_try(g: Gen) -> bool:
+    """A failing call made outside a ``try``, its result first used inside one: the failure
+    is the program's (plain Python raised it at the call), not the ``except``'s."""
+    t, v, c = g.pick("text"), g.new("text"), g.new("text")
+    g.add("failing await used first inside a later try",
+          "$c = await arisky($t)\ntry:\n    $v = $c.upper() + str(len($c))\n"
+          'except Exception as exc:\n    LOG.append(("later", type(exc).__name__))\n'
+          '    $v = "caught later"', [(c, "text"), (v, "text")], c=c, v=v, t=t)
+    return True
+
+
 SYNC_TEMPLATES = [
     (t_llm, 4), (t_fanout, 4), (t_scores, 2), (t_json_loads, 2), (t_json_dumps, 2),
     (t_safe_parse, 1), (t_re, 2), (t_join, 2), (t_format, 2), (t_is_none, 3), (t_get_none, 2),
@@ -1970,6 +2463,10 @@ SYNC_TEMPLATES = [
     (t_user_protocols, 1), (t_star_unpack, 1), (t_container_writes, 1),
     (t_global_container_writes, 2), (t_deep_recursion, 1), (t_context_var, 2),
     (t_exception_chain, 2), (t_leaf_mutates, 2), (t_leaf_iterator, 2),
+    (t_convert, 2), (t_membership, 1), (t_key_max, 1), (t_print, 1), (t_copy, 1),
+    (t_formatting, 1), (t_kwargs, 1), (t_loop_results, 1), (t_partial_gen, 1),
+    (t_user_with, 1), (t_stateful, 1), (t_accumulate, 1), (t_while_result, 1),
+    (t_later_try, 1), (t_inplace_grow, 1),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
@@ -1978,6 +2475,7 @@ ASYNC_TEMPLATES = [
     (a_wait_for, 1), (a_as_completed, 1), (a_task_group, 1), (a_await_later, 1),
     (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1), (a_task_fail_caught, 2),
     (a_context_var, 2), (a_exception_chain, 2), (a_leaf_mutates, 2),
+    (a_shield, 1), (a_async_comp, 1), (a_async_with, 1), (a_later_try, 1),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a
