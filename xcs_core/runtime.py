@@ -160,12 +160,15 @@ class Context:
         if self.sched is not None and self.sched.failed_seq != NEVER:
             raise DeferredFailure()
 
-    def sync(self, node: Node, reason: Any, frame: FrameType | None) -> None:
-        """Record a serialization point on ``node`` at the user's line (only in a graph
-        that is kept: nothing else reads it).  ``reason`` is a string, or an object
-        whose ``str()`` is formatted only here, when it is recorded."""
+    def sync(self, node: Node, reason: Any, frame: FrameType | None = None) -> None:
+        """Record a serialization point on ``node`` at the user's line (``frame``, found
+        here when not given; only in a graph that is kept: nothing else reads it).
+        ``reason`` is a string, or an object whose ``str()`` is formatted only here, when
+        it is recorded."""
         if self.nodes is None:
             return
+        if frame is None:
+            frame = sites.user_frame()
         sync = self._node(OpKind.SYNC, "sync", site=sites.site_of(frame))
         sync.inputs, sync.reason, sync.state = [node], str(reason), DONE
 

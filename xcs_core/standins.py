@@ -52,10 +52,10 @@ class _Runtime:
         if ctx is None or not ctx.owns(proxy):
             return wait(node)
         if ctx.mode == RECORD:
-            ctx.sync(node, reason, sites.user_frame())
+            ctx.sync(node, reason)
             return node.value
         if node.state < DONE:
-            ctx.sync(node, reason, sites.user_frame())
+            ctx.sync(node, reason)
             ctx.sched.wait(node)
         if node.state == FAILED:
             raise DeferredFailure()
@@ -72,9 +72,10 @@ class _Runtime:
             walk.collect(obj, found)
         pending = [n for n in found.values() if n.state < DONE and n.owner is ctx]
         if len(pending) > 1:
-            frame = sites.user_frame()
-            for node in pending:
-                ctx.sync(node, reason, frame)
+            if ctx.nodes is not None:  # a kept graph records where each was waited for
+                frame = sites.user_frame()
+                for node in pending:
+                    ctx.sync(node, reason, frame)
             ctx.sched.wait_many(pending)
         if ctx.sched.starts_calls and len(found) > 1:  # values kept remote: one round trip
             fetch_values(found.values())

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable
 
 from xcs_core.batching import Request, run_request
+from xcs_core.intrinsics import STATE as _state
 from xcs_core.nodes import DONE, FAILED, NO_KWARGS, QUEUED, RUNNING, Cancelled, Node, in_worker
 
 __all__ = ["NEVER", "Waiting"]
@@ -148,6 +149,8 @@ class Waiting:
         if in_worker():
             for node in nodes:
                 self._steal(node)
+        elif self._submitted:
+            self._run_one_of(nodes)
         with self.lock:
             pending = [node for node in nodes if node.state < DONE]
             if not pending:
@@ -172,6 +175,27 @@ class Waiting:
             self._batcher.cut_window()
             self._pump_locked()
         self._start_ready()
+
+    def _run_one_of(self, nodes: list[Node]) -> None:
+        """The jitted code's thread waits for ``nodes``: the last of them handed to the pool
+        but not started yet (its worker has not woken) runs here, in its slot, as a worker
+        would run it: nothing else of the program runs on this thread until all of them
+        are done, so one thread wake-up is saved (the worker that wakes for it finds it
+        gone and frees the slot, as after ``_steal``)."""
+        with self.lock:
+            for node in reversed(nodes):
+                if self._submitted.pop(id(node), None) is not None:
+                    break
+            else:
+                return
+        previous, _state.ctx = _state.ctx, None  # as on a worker: no trace of its own
+        try:
+            value, exc = self._execute(node)
+        finally:
+            _state.ctx = previous
+        self._finish(node, value, exc)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc  # Ctrl-C while it ran here: the jitted call stops now (``run``)
 
     def _steal(self, node: Node) -> None:
         for dep in node.inputs:
