@@ -19,8 +19,10 @@ Policy
   processes or a cluster only decide *where* a node runs, never *when*.
 * A pool worker that needs a value which is queued but not started runs that
   node itself (work stealing).  Nested jitted calls inside leaf calls
-  therefore never deadlock, even with a single worker.  Any other thread
-  waits, so ``max_workers`` and the priority order are respected.
+  therefore never deadlock, even with a single worker.  The jitted code's
+  thread, waiting for several values (``wait_many``), runs one of those calls
+  that was handed to the pool but not started, in that call's worker slot;
+  otherwise it waits, so ``max_workers`` and the priority order are respected.
 * When a node fails, nodes queued after it in program order are cancelled:
   plain Python would never have reached them.  Everything before it runs.
 * Calls an executor starts itself (``start``: async ones, or all if it
