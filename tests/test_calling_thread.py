@@ -6,6 +6,7 @@ then decided by the scheduler alone, never by how fast the machine's threads wak
 """
 
 import threading
+import time
 
 import pytest
 
@@ -64,6 +65,7 @@ def held_executor(monkeypatch):
 
 @xcs.op
 def where(i, release=True, interrupt=False):
+    time.sleep(0.001)  # never cheap enough to run inline
     ran_on[i] = threading.get_ident()
     if interrupt:
         raise KeyboardInterrupt  # as Ctrl-C arriving while the call runs

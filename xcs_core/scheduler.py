@@ -191,7 +191,8 @@ class Scheduler(Waiting):
                     stack.append(dep)
 
     def _ready_locked(self, node: Node, inline: list[Node], window: bool = False) -> None:
-        """``window``: the jitted code made the call (else a completion step made it ready)."""
+        """``window``: the jitted code made the call (else a completion step made it ready,
+        and the heap lets the finishing worker take the most urgent one itself)."""
         if node.seq > self.failed_seq:
             self._fail_locked(node, Cancelled())
         elif node.kind is OpKind.GLUE:
@@ -207,6 +208,11 @@ class Scheduler(Waiting):
                                               or hasattr(fn, "coroutine_function")):
                 node.state = RUNNING  # holds no worker: starts at once (on a loop, a cluster)
                 self._to_start.append(node)
+            elif window and not self._heap and self._running < self.max_workers:
+                node.state = RUNNING  # the jitted code's call, a worker free: what the
+                self._running += 1  # pump would give it, without the heap
+                self._submitted[id(node)] = node
+                self._to_submit.append(node)
             else:
                 node.state = QUEUED
                 heapq.heappush(self._heap, (-node.height, node.seq, node))
