@@ -111,3 +111,21 @@ def test_a_list_of_results_passed_to_a_call_prints_as_values_of_the_graph():
         return judge([ask(i) for i in range(3)])
 
     assert "judge([%0, %1, %2])" in str(xcs.trace(program).graph)
+
+
+def test_a_call_prints_its_arguments_as_they_were_when_it_was_made():
+    import xcs_core as xcs
+
+    @xcs.op
+    def count(items, extra=None):
+        return len(items)
+
+    def program():
+        items, options = ["a"], {"k": 1}
+        first = count(items, extra=options)
+        items.append("b")
+        options["k"] = 2
+        return first, count(items)
+
+    text = str(xcs.trace(program).graph)
+    assert "count(['a'], extra={'k': 1})" in text and "count(['a', 'b'])" in text

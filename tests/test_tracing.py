@@ -224,3 +224,23 @@ def test_xcs_value_on_a_container_records_a_serialization_point_per_result():
     analysis = xcs.analyze(result.graph)
     assert analysis.critical_path_calls == 2  # judge waits for the models through the syncs
     assert len([p for p in analysis.sync_points if p.blocking]) == 3
+
+
+def test_a_finished_trace_lets_go_of_what_it_recorded_without_the_garbage_collector():
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    payload = Payload()
+    ref = weakref.ref(payload)
+    enabled = gc.isenabled()
+    gc.disable()  # what is freed here is freed by reference counting alone
+    try:
+        result = xcs.trace(lambda p: model(0, p), payload)
+        del payload
+        assert result.outputs.endswith(":0") and ref() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -82,14 +82,18 @@ def call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             return (hit[1] or func)(fn.__self__, *args, **kwargs)
     elif kind is _leaf_op:  # a leaf call: dispatched, the user's frame is the call site
         return ctx.call(fn.target, fn, args, kwargs, fn.effect, fn.key, True, _getframe(1))
-    elif kind in _C_CALLABLES and not kwargs and _FAST.get(fn, True) and (
-            kind is type or type(fn.__self__) in _PLAIN_OWNERS
-            or fn.__name__ in _REFERENCE_METHODS.get(type(fn.__self__), ())):
-        for arg in args:  # and C code with plain arguments
-            if type(arg) not in _ATOMS:
-                break
-        else:
-            return fn(*args)
+    elif kind in _C_CALLABLES:
+        fast = _FAST.get(fn)
+        if fast:  # reference-only C callables (``len``, ``list``...), whatever they are given
+            return fn(*args, **kwargs)
+        if fast is None and not kwargs and (
+                kind is type or type(fn.__self__) in _PLAIN_OWNERS
+                or fn.__name__ in _REFERENCE_METHODS.get(type(fn.__self__), ())):
+            for arg in args:  # and C code with plain arguments
+                if type(arg) not in _ATOMS:
+                    break
+            else:
+                return fn(*args)
     handler = _HANDLERS.get(kind) or _handler_for(kind)
     return handler(ctx, fn, args, kwargs)
 
@@ -251,29 +255,37 @@ _DICT_METHODS = {"setdefault": True, "update": True, "get": False, "pop": False,
 
 
 def _builtin(ctx: Any, fn: Any, args: tuple, kwargs: dict) -> Any:
-    special = _BUILTINS.get(fn)
+    owner = fn.__self__
+    if isinstance(owner, (list, dict)):  # asked first: the commonest (``results.append``)
+        return _container_method(ctx, fn, owner, args, kwargs)
+    special = _BUILTINS.get(fn)  # (their owner is the builtins module)
     if special is not None:
         return special(ctx, fn, args, kwargs)
-    owner = fn.__self__
     if type(owner) is str and fn.__name__ == "join":
         return _consume(ctx, fn, args, kwargs)
     if type(owner) in _ATOMS or owner is None or type(owner) is types.ModuleType:
         if _plain(ctx, args, kwargs):
             return fn(*args, **kwargs)
-        return _foreign(ctx, fn, args, kwargs)
-    if isinstance(owner, (list, dict)):
-        table = _LIST_METHODS if isinstance(owner, list) else _DICT_METHODS
-        stores = table.get(fn.__name__)
-        if stores is not None:
-            if isinstance(owner, dict) and args:
-                args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
-                if fn.__name__ == "update":
-                    args = tuple(resolve_deep(a, "dict.update()") for a in args)
-            if stores and not (atoms(args) and atoms(tuple(kwargs.values()))):
-                _escaped(owner)
-            return fn(*args, **kwargs)
-        if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
-            resolve_deep(owner, str(_Reason(fn)))
+    return _foreign(ctx, fn, args, kwargs)
+
+
+def _container_method(ctx: Any, fn: Any, owner: list | dict, args: tuple, kwargs: dict
+                      ) -> Any:
+    """A method of a list or dict: the reference-only ones (``_LIST_METHODS``,
+    ``_DICT_METHODS``) keep pending values pending (keys concrete); the others see the
+    items concrete."""
+    table = _LIST_METHODS if isinstance(owner, list) else _DICT_METHODS
+    stores = table.get(fn.__name__)
+    if stores is not None:
+        if isinstance(owner, dict) and args:
+            args = (key(args[0]), *args[1:])  # the key of get/pop/setdefault/update
+            if fn.__name__ == "update":
+                args = tuple(resolve_deep(a, "dict.update()") for a in args)
+        if stores and not (atoms(args) and atoms(tuple(kwargs.values()))):
+            _escaped(owner)
+        return fn(*args, **kwargs)
+    if ctx.made_pending:  # sort(), index(), count(), ...: they look at the items
+        resolve_deep(owner, str(_Reason(fn)))
     return _foreign(ctx, fn, args, kwargs)
 
 
@@ -358,7 +370,9 @@ _FUNCTION, _METHOD, _TWINS = types.FunctionType, types.MethodType, twins.FAST
 _REFERENCE_METHODS = {list: frozenset(_LIST_METHODS), dict: frozenset(_DICT_METHODS)}
 #: Owners of builtin methods that never hold a stand-in (``str.join`` excepted below).
 _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
-#: C callables whose handling depends on more than their arguments: never fast.
+#: The C callables with a handler: ``True`` for those that only pass references along
+#: (called as they are), ``False`` for those whose handling depends on more than their
+#: arguments (never fast).
 _FAST: dict[Any, bool] = {fn: handler is _reference
                           for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
 twins.install({name: types.CellType(helper) for name, helper in zip(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
 from xcs_core import cost, loops, sites, walk
@@ -33,6 +33,8 @@ WAITING, QUEUED, RUNNING, DONE, FAILED = range(5)
 NO_KWARGS: dict[str, Any] = {}
 _worker = threading.local()
 _ATOMS = walk.ATOMS
+# bound once: an enum member read off its class, per node, costs more than the test
+_CALL, _INPUT, _SYNC = OpKind.CALL, OpKind.INPUT, OpKind.SYNC
 
 
 class Cancelled(Exception):
@@ -137,7 +139,7 @@ def begin(node: Node, remote: bool = False) -> tuple[tuple, dict]:
 def ended(node: Node, failed: bool) -> None:
     """Stamp the end time and learn the duration of a leaf call that succeeded."""
     node.end = time.perf_counter()
-    if not failed and node.kind is OpKind.CALL:
+    if not failed and node.kind is _CALL:
         cost.learn(node.key, node.end - node.start)
 
 
@@ -172,7 +174,7 @@ def in_context(node: Node, call: Callable[..., Any], fn: Any, args: tuple, kwarg
 
 def _estimate(node: Node) -> float:
     """Expected duration: running average per callable; glue costs nothing."""
-    return cost.estimate(node.key) if node.kind is OpKind.CALL else 0.0
+    return cost.estimate(node.key) if node.kind is _CALL else 0.0
 
 
 def wait(node: Node) -> Any:
@@ -239,52 +241,95 @@ def handles(obj: Any, seen: dict[int, Any] | None = None) -> Any:
 
 
 def build_graph(nodes: list[Node], outputs: list[Node] = ()) -> ComputationGraph:
-    """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges."""
+    """Freeze runtime nodes into a ``ComputationGraph`` with derived control edges.
+
+    Each value's ``(ValueRef,)`` is made once: the defining operation's ``outputs``, and
+    the ``inputs`` of each that reads only it (equal either way; made anew, they would
+    be most of the objects a big graph holds)."""
     with bulk():
         ops: list[Operation] = []
         barrier: int | None = None
         epoch: list[int] = []
         places: dict[sites.Site, tuple[str, str]] = {}  # a site's text and loop, once each
+        refs: dict[int, tuple[ValueRef]] = {}
+        after: tuple[int, ...] = ()  # (barrier,): one tuple for all that are ordered after it
         for node in nodes:
-            inputs = [d for d in node.inputs if d.owner is node.owner]  # not other traces'
-            data = {d.seq for d in inputs} if inputs else ()
-            control: list[int] = []
-            if node.kind is not OpKind.INPUT and barrier is not None and barrier not in data:
-                control.append(barrier)
+            kind, inputs = node.kind, node.inputs
+            if inputs:
+                owner = node.owner
+                for dep in inputs:
+                    if dep.owner is not owner:  # not other traces'
+                        inputs = [d for d in inputs if d.owner is owner]
+                        break
+            control = () if kind is _INPUT else after
             if node.effect:
-                control.extend(s for s in epoch if s not in data and s != barrier)
+                control = _control(node, inputs, barrier, epoch)
                 epoch = []
-            if node.kind is OpKind.SYNC or node.effect:
+            elif control:
+                for dep in inputs:
+                    if dep.seq == barrier:  # it reads the barrier: a data edge already
+                        control = ()
+                        break
+            if kind is _SYNC or node.effect:
                 barrier = node.seq
-            elif node.kind is not OpKind.INPUT:
+                after = (barrier,)
+            elif kind is not _INPUT:
                 epoch.append(node.seq)
-            ops.append(_operation(node, inputs, control, places))
-        return ComputationGraph(ops, [ValueRef(n.seq) for n in outputs])
+            ops.append(_operation(node, inputs, control, places, refs))
+        return ComputationGraph(ops, [_ref(refs, n) for n in outputs])
 
 
-def _operation(node: Node, inputs: list[Node], control: list[int],
-               places: dict[sites.Site, tuple[str, str]]) -> Operation:
-    """One frozen operation of ``build_graph``."""
-    meta: dict[str, Any] = {"duration": max(0.0, node.end - node.start)}
+def _control(node: Node, inputs: Iterable[Node], barrier: int | None, epoch: list[int]
+             ) -> tuple[int, ...]:
+    """``node``'s control edges: after the last barrier (a sync point or an effect) unless
+    it reads it; an effect also after each operation since the last effect it does not
+    read (``epoch``)."""
+    data = {d.seq for d in inputs}
+    control = [barrier] if (barrier is not None and node.kind is not _INPUT
+                            and barrier not in data) else []
+    if node.effect:
+        control.extend(s for s in epoch if s not in data and s != barrier)
+    return tuple(control)
+
+
+def _operation(node: Node, inputs: Sequence[Node], control: tuple[int, ...],
+               places: dict[sites.Site, tuple[str, str]], refs: dict[int, tuple[ValueRef]]
+               ) -> Operation:
+    """One frozen operation of ``build_graph`` (its value's reference goes to ``refs``)."""
+    duration = node.end - node.start
+    meta: dict[str, Any] = {"duration": duration if duration > 0.0 else 0.0}
     if node.reason:
         meta["reason"] = node.reason
-    site = node.site
-    where = ""
+    kind, site, where = node.kind, node.site, ""
     if site is not None:
         place = places.get(site)
         if place is None:
             place = places[site] = (sites.format_site(site), loops.loop_at(*site))
         where = place[0]
-        if node.kind is OpKind.CALL and place[1]:
+        if kind is _CALL and place[1]:
             meta["loop"] = place[1]
     if node.state == FAILED:
         meta["error"] = f"{type(node.exc).__name__}: {node.exc}"
-    batch = getattr(node.fn, "__xcs_batch__", None) if node.kind is OpKind.CALL else None
-    if batch is not None:
-        meta["batch"] = batch.max_batch  # its calls may be sent together (batching.py)
-    outs = () if node.kind is OpKind.SYNC else (ValueRef(node.seq),)
-    return Operation(node.seq, node.kind, node.target, tuple(ValueRef(d.seq) for d in inputs),
-                     outs, tuple(control), where, node.effect, meta, node.shown)
+    if kind is _CALL:
+        batch = getattr(node.fn, "__xcs_batch__", None)
+        if batch is not None:
+            meta["batch"] = batch.max_batch  # its calls may be sent together (batching.py)
+    seq, outs, reads = node.seq, (), ()
+    if kind is not _SYNC:
+        outs = refs[seq] = (ValueRef(seq),)
+    if len(inputs) == 1:
+        reads = refs.get(inputs[0].seq) or (ValueRef(inputs[0].seq),)
+    elif inputs:
+        reads = tuple([_ref(refs, d) for d in inputs])
+    return Operation(seq, kind, node.target, reads, outs, control, where, node.effect, meta,
+                     node.shown)
+
+
+def _ref(refs: dict[int, tuple[ValueRef]], node: Node) -> ValueRef:
+    """The reference to ``node``'s value (a new one where no operation defined it: the graph
+    then names the read of an undefined value)."""
+    made = refs.get(node.seq)
+    return ValueRef(node.seq) if made is None else made[0]
 
 
 _SHOWN = 40  # characters of one constant argument shown in a printed graph
@@ -295,11 +340,12 @@ def written(node: Node) -> tuple[str, ...] | None:
     """A call's arguments as written, for printing (``ask('a', %0)``); ``None`` for other
     operations.  Taken before the call runs (running it replaces the stand-ins inside its
     arguments by their values, in place); a jitted run takes none (``Operation.args``)."""
-    if node.kind is not OpKind.CALL:
+    if node.kind is not _CALL:
         return None
-    if not node.kwargs:
-        return tuple(map(_show, node.args))
-    return (*map(_show, node.args), *(f"{k}={_show(v)}" for k, v in node.kwargs.items()))
+    args = node.args
+    if not node.kwargs:  # one argument, the common case, without a ``map``
+        return (_show(args[0]),) if len(args) == 1 else tuple(map(_show, args))
+    return (*map(_show, args), *(f"{k}={_show(v)}" for k, v in node.kwargs.items()))
 
 
 def _show(value: Any, depth: int = 0) -> str:
@@ -308,16 +354,17 @@ def _show(value: Any, depth: int = 0) -> str:
     kind = type(value)
     if kind is Traced:
         return f"%{value._xcs_node.seq}"
-    if kind in (list, tuple) and depth < 2:
-        shown = [_show(v, depth + 1) for v in value[:_ITEMS]] + ["..."] * (len(value) > _ITEMS)
+    if kind in _REPRS:
+        text = repr(value)
+    elif kind in (list, tuple) and depth < 2:  # a list of results, mostly: each seen here
+        shown = [f"%{v._xcs_node.seq}" if type(v) is Traced else _show(v, depth + 1)
+                 for v in value[:_ITEMS]] + ["..."] * (len(value) > _ITEMS)
         text = ", ".join(shown) + ("," if kind is tuple and len(value) == 1 else "")
         text = f"[{text}]" if kind is list else f"({text})"
     elif kind is dict and depth < 2:
         items = list(value.items())
         shown = [f"{_show(k, 2)}: {_show(v, depth + 1)}" for k, v in items[:_ITEMS]]
         text = "{" + ", ".join(shown + ["..."] * (len(items) > _ITEMS)) + "}"
-    elif kind in _REPRS:
-        text = repr(value)
     else:
         text = f"<{getattr(value, '__qualname__', None) or kind.__name__}>"
     return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."

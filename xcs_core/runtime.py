@@ -275,15 +275,13 @@ class Context:
     def _record_call(self, target: str, fn: Callable, args: tuple, kwargs: dict,
                      effect: bool, compiled: bool, frame: FrameType | None) -> Any:
         """Record mode: run the call now and hand out a stand-in for its value."""
-        node = self._node(OpKind.CALL, target, fn, args, kwargs, sites.site_of(frame), effect)
-        if args or kwargs:  # watched: does it change them (arguments are recorded values)?
-            node.given = mutation.given(
-                tuple(a._xcs_node.value if type(a) is Traced else a for a in args),
-                {k: v._xcs_node.value if type(v) is Traced else v for k, v in kwargs.items()}
-                if kwargs else kwargs)
+        inputs, given = mutation.recorded(args, kwargs)
+        node = self._made(Node(self.count, _CALL, target, fn, args, kwargs, inputs,
+                               sites.site_of(frame), effect), target)
+        node.given = given  # watched: does it change them?
         # what a jitted run would do instead of dispatching (the graph's meta reason)
         node.reason = "" if effect else _UNCOMPILED if not compiled else (
-            _GUARDED if intrinsics.guarded() else "")
+            _GUARDED if _guard_depth.get() else "")
         value = _record(node)
         if not node.reason and not effect and mutation.known(node.key):
             node.reason = _CHANGES  # it changed what it was given: a jitted run runs it now
@@ -320,7 +318,9 @@ class Context:
         if value is None or isinstance(value, type):
             return value
         self.made_pending = True
-        return Traced(node)
+        proxy = _new(Traced)
+        _bind(proxy, node)
+        return proxy
 
     def wait_all(self) -> None:
         """Wait for every dispatched call; raise ``DeferredFailure`` if one failed."""
@@ -333,6 +333,8 @@ def _record(node: Node) -> Any:
     """Record mode: run ``node`` now, keep its outcome, raise its error at this line."""
     node.shown = written(node)  # for the printed graph, before running resolves the arguments
     value, exc = execute(node)
+    # what it was given is not the graph's: let go of it, as a finished jitted call does
+    node.args, node.kwargs = (), NO_KWARGS
     if exc is not None:
         node.state, node.exc = FAILED, exc
         raise exc

@@ -74,8 +74,13 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
     found: dict[int, Node] = {}
     walk.collect(out, found)
     graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
-    durations = {op.id: op.duration for op in graph if op.kind is OpKind.CALL}
-    return TraceResult(graph, settle(ctx, out, (args, kwargs)), durations, wall)
+    call = OpKind.CALL
+    durations = {op.id: op.duration for op in graph if op.kind is call}
+    result = TraceResult(graph, settle(ctx, out, (args, kwargs)), durations, wall)
+    # Each node names its context, which listed them all: a cycle that only the garbage
+    # collector's next full pass (rescanning every object the program holds) would free.
+    ctx.nodes = None
+    return result
 
 
 
