@@ -226,7 +226,13 @@ def test_xcs_value_on_a_container_records_a_serialization_point_per_result():
     assert len([p for p in analysis.sync_points if p.blocking]) == 3
 
 
-def test_a_finished_trace_lets_go_of_what_it_recorded_without_the_garbage_collector():
+def _refuse(p):
+    raise ValueError(model(0, p))
+
+
+@pytest.mark.parametrize("program", [lambda p: model(0, p), _refuse],
+                         ids=["returned", "raised"])
+def test_a_finished_trace_lets_go_of_what_it_recorded_without_the_garbage_collector(program):
     import gc
     import weakref
 
@@ -238,9 +244,12 @@ def test_a_finished_trace_lets_go_of_what_it_recorded_without_the_garbage_collec
     enabled = gc.isenabled()
     gc.disable()  # what is freed here is freed by reference counting alone
     try:
-        result = xcs.trace(lambda p: model(0, p), payload)
+        try:
+            outputs = xcs.trace(program, payload).outputs
+        except ValueError as exc:
+            outputs = exc.args[0]
         del payload
-        assert result.outputs.endswith(":0") and ref() is None
+        assert outputs.endswith(":0") and ref() is None
     finally:
         if enabled:
             gc.enable()

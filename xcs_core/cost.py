@@ -73,7 +73,9 @@ def learn(target: str, seconds: float) -> None:
     old = AVERAGES.get(target)
     average = seconds if old is None else 0.7 * old + 0.3 * seconds
     AVERAGES[target] = average
-    count = _counts[target] = _counts.get(target, 0) + 1
+    count = _counts.get(target, 0)
+    if count < _SAMPLES:  # only "enough samples yet?" is asked of it
+        count = _counts[target] = count + 1
     threshold = _settings.get("INLINE_BELOW") or _setting("INLINE_BELOW")
     if target in INLINE:
         if average > 2 * threshold:

@@ -63,26 +63,26 @@ def trace_call(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = N
     ctx = Context(RECORD)
     if leaves is not None or watch is not None:
         watch_trace(ctx, leaves, watch)
-    with _activate(ctx):
-        if wrap_inputs:
-            args = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
-            kwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
-        targs, tkwargs = args, kwargs
-        start = time.perf_counter()
-        out = fn(*targs, **tkwargs)
-        wall = time.perf_counter() - start
-    found: dict[int, Node] = {}
-    walk.collect(out, found)
-    graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
-    call = OpKind.CALL
-    durations = {op.id: op.duration for op in graph if op.kind is call}
-    result = TraceResult(graph, settle(ctx, out, (args, kwargs)), durations, wall)
-    # Each node names its context, which listed them all: a cycle that only the garbage
-    # collector's next full pass (rescanning every object the program holds) would free.
-    ctx.nodes = None
-    return result
-
-
+    try:
+        with _activate(ctx):
+            if wrap_inputs:
+                args = tuple(_input(ctx, f"arg{i}", a) for i, a in enumerate(args))
+                kwargs = {k: _input(ctx, k, v) for k, v in kwargs.items()}
+            targs, tkwargs = args, kwargs
+            start = time.perf_counter()
+            out = fn(*targs, **tkwargs)
+            wall = time.perf_counter() - start
+        found: dict[int, Node] = {}
+        walk.collect(out, found)
+        graph = build_graph(ctx.nodes, [n for n in found.values() if n.kind is not OpKind.SYNC])
+        call = OpKind.CALL
+        durations = {op.id: op.duration for op in graph if op.kind is call}
+        return TraceResult(graph, settle(ctx, out, (args, kwargs)), durations, wall)
+    finally:
+        # Each node names its context, which lists them all: a cycle that only the garbage
+        # collector's next full pass (rescanning every object the program holds) would
+        # free, whether the traced function returned or raised.
+        ctx.nodes = None
 
 
 def _input(ctx: Context, name: str, value: Any) -> Any:
