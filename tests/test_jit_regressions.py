@@ -14,6 +14,7 @@ import dataclasses
 import json
 import re
 import statistics
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -1054,6 +1055,32 @@ def program(q, n, models, history, cfg):
     text5 = "%s" % (llm(q).partition(" "),)
     return {"text3": text3, "text4": text4, "text5": text5}
 """),
+    # seed 3000: jit raises SystemExit instead of ValueError (a failed call's stand-in,
+    # first used inside a later ``try``, raised xcs's signal there, which ``except:`` took)
+    "a_bare_except_after_a_failed_call_never_runs": (
+        3000, _args("plan a trip", 10, ["m1", "m2", "m3"], "formal", 1), """\
+@xcs.jit
+def program(q, n, models, history, cfg):
+    text7 = risky(q)
+    try:
+        text6 = json.loads(json.dumps(text7))
+    except:
+        raise SystemExit("cannot read the reply")
+    return {}
+"""),
+    # seed 3002: jit raises SystemExit instead of ValueError (the same, after a failed
+    # await, with ``except BaseException``)
+    "except_base_exception_after_a_failed_await_never_runs": (
+        3002, _args("plan a trip", 3, ["m1", "m2", "m3"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    text5 = await arisky(q)
+    try:
+        text4 = text5.upper() + str(len(text5))
+    except BaseException as exc:
+        raise SystemExit(f"giving up: {type(exc).__name__}")
+    return {}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit
@@ -1079,6 +1106,54 @@ def test_shrunk_program_matches_plain_python(runner, name):
     seed, args, body = SHRUNK[name]
     prog = dataclasses.replace(Program.from_body(body, args, name), seed=seed)
     report = runner.check(prog, tries=3, timeout=10)
+    assert report.diff is None, report.explain()
+
+
+# handlers that take every exception, after a call failed before their ``try``: in plain
+# Python the call raised at its line, so none of them runs (3.10 has no ``except*``)
+BROAD_HANDLERS = {
+    "bare_except_in_a_retry_loop": """\
+    text1 = risky(q)
+    for attempt in range(3):
+        try:
+            text2 = text1 + str(attempt)
+            break
+        except:
+            LOG.append(("retry", attempt))
+""",
+    "except_base_exception_in_a_helper": """\
+    text1 = describe_reply(risky(q))
+""",
+    "except_star_base_exception": """\
+    text1 = risky(q)
+    try:
+        text2 = text1.upper()
+    except* BaseException as eg:
+        LOG.append(("star", len(eg.exceptions)))
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(BROAD_HANDLERS))
+def test_an_earlier_failure_passes_handlers_of_every_exception(runner, name):
+    if "star" in name and sys.version_info < (3, 11):
+        pytest.skip("except* is 3.11+")
+    body = f"""\
+def describe_reply(reply):
+    try:
+        return f"{{len(reply)}} chars"
+    except BaseException as exc:
+        LOG.append(("helper", type(exc).__name__))
+        return "unreadable"
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+{BROAD_HANDLERS[name]}    return {{"log": list(LOG)}}
+"""
+    prog = dataclasses.replace(Program.from_body(body, _args("plan a trip", 3, ["m1"],
+                                                             "short", 2), name), seed=3002)
+    report = runner.check(prog, tries=3, timeout=10, strict=True)
+    assert report.plain.error is not None and report.plain.error[0] == "ValueError"
     assert report.diff is None, report.explain()
 
 

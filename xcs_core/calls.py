@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core import compiler, twins, values, walk
+from xcs_core.errors import DeferredFailure
 from xcs_core.intrinsics import (
     _GUARD,
     STATE,
@@ -375,5 +376,9 @@ _PLAIN_OWNERS = frozenset({*_ATOMS, types.ModuleType, type(None)})
 #: arguments (never fast).
 _FAST: dict[Any, bool] = {fn: handler is _reference
                           for fn, handler in (*_BUILTINS.items(), *_CLASSES.items())}
+# ``__xcs_failure__`` is the class of ``except __xcs_failure__: raise``, the first handler of
+# every ``try`` in compiled code (``rewrite.Transformer.visit_Try``): an earlier call's
+# failure, first seen inside a ``try`` body, passes ``except:`` and ``except BaseException:``
 twins.install({name: types.CellType(helper) for name, helper in zip(
-    compiler.HELPERS, (call, force, key, store, stored, guard, grown, mod))})
+    compiler.HELPERS, (call, force, key, store, stored, guard, grown, mod, DeferredFailure),
+    strict=True)})

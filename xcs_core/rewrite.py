@@ -22,6 +22,8 @@ written                              compiled to
 ``obj.a = v``, ``global g = v``      ``obj.a = __xcs_stored__(v)`` (forced deeply)
 ``match v:``                         ``match __xcs_stored__(v):`` (forced deeply)
 ``try:``/``with`` bodies             run inside ``with __xcs_guard__():``
+``try: ... except ...:``             a first handler ``except __xcs_failure__: raise`` (an
+                                     earlier call's failure passes every ``except``)
 ===================================  ==========================================================
 """
 
@@ -238,9 +240,33 @@ class Transformer(ast.NodeTransformer):
         node.body = [ast.copy_location(guard, node.body[0])]
         return node
 
-    visit_Try = visit_With = visit_AsyncWith = _guard
-    if hasattr(ast, "TryStar"):
-        visit_TryStar = _guard
+    def visit_Try(self, node: ast.Try) -> ast.AST:
+        """A guarded body, and (with handlers) a first handler that re-raises an earlier
+        call's failure (``DeferredFailure``, which may surface inside the body where its
+        value is first used): plain Python raised it before this ``try``, so no handler of
+        it runs, ``except:`` and ``except BaseException:`` included."""
+        self._guard(node)
+        if node.handlers:
+            first = ast.ExceptHandler(type=ast.Name(id="__xcs_failure__", ctx=ast.Load()),
+                                      name=None, body=[ast.Raise(exc=None, cause=None)])
+            node.handlers.insert(0, ast.copy_location(first, node.handlers[0]))
+        return node
+
+    def visit_TryStar(self, node: Any) -> ast.AST:
+        """``except*`` wraps what it matches in a group: the failure is raised bare again
+        (from ``except* __xcs_failure__``), as ``visit_Try`` re-raises it."""
+        self._guard(node)
+        name = self._temp()
+        again = ast.Raise(exc=ast.Subscript(
+            value=ast.Attribute(value=ast.Name(id=name, ctx=ast.Load()), attr="exceptions",
+                                ctx=ast.Load()),
+            slice=ast.Constant(0), ctx=ast.Load()), cause=None)
+        first = ast.ExceptHandler(type=ast.Name(id="__xcs_failure__", ctx=ast.Load()),
+                                  name=name, body=[again])
+        node.handlers.insert(0, ast.copy_location(first, node.handlers[0]))
+        return node
+
+    visit_With = visit_AsyncWith = _guard
 
 
 def _plain(target: ast.Subscript) -> bool:

@@ -22,12 +22,15 @@ belong to whoever awaits them (``gather(..., return_exceptions=True)``, ``try`` 
 ``await``), ``create_task``/``ensure_future``/``wait_for``/``as_completed``/``TaskGroup`` (guarded
 inside the program: Python 3.10 has none), calls awaited later, a task awaited twice, and pure
 calls never awaited (``aspare``; never an effect: plain Python never runs those, xcs does).
+``except*`` is syntax 3.10 cannot compile, so templates write it only when the generating
+interpreter is 3.11 or later (the same seed then prints another variant on 3.10).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 from dataclasses import dataclass, field, replace
 from string import Template
 
@@ -567,6 +570,88 @@ class ASession:
     async def __aexit__(self, kind, exc, tb):
         LOG.append(("aexit", self.name, None if kind is None else kind.__name__))
         return kind is not None and issubclass(kind, ValueError)
+""",
+    # -- operators, records, nested jit, more of the standard library -------------------
+    "imports": """
+import builtins
+import enum
+import itertools
+import operator
+import sys
+import textwrap
+import typing
+""",
+    "Summarizer": """
+class Summarizer(xcs.Operator):
+    \"\"\"An operator (one leaf call per call) whose forward makes a leaf call itself.\"\"\"
+
+    def __init__(self, style):
+        self.style = style
+
+    def forward(self, text, model="m0"):
+        return llm(f"{self.style}: {text}", model=model).upper()
+
+
+@xcs.jit
+class Pick(xcs.Operator):
+    \"\"\"A jitted operator: its forward is compiled, its calls join the caller's.\"\"\"
+
+    def __init__(self, models):
+        self.models = list(models)
+
+    def forward(self, text):
+        drafts = [llm(text, model=m) for m in self.models]
+        return max(drafts, key=score)
+""",
+    "records": """
+class Verdict(typing.NamedTuple):
+    label: str
+    score: int
+
+
+@dataclass(frozen=True, order=True)
+class Ranked:
+    score: int
+    text: str
+
+
+class Mood(enum.Enum):
+    HAPPY = "happy"
+    SAD = "sad"
+    NEUTRAL = "neutral"
+""",
+    "best_reply": """
+@xcs.jit
+def best_reply(text, models):
+    drafts = [llm(text, model=m) for m in models]
+    return max(drafts, key=score)
+
+
+@xcs.jit
+def checked_pair(text):
+    first = risky(text)
+    return first + " / " + llm(first)
+""",
+    "mood_of": """
+@functools.lru_cache(maxsize=None)
+def mood_of(text):
+    return classify("mood: " + text)
+""",
+    "Stats": """
+class Stats:
+    total = 0
+    last = None
+    seen = []
+""",
+    "late": """
+async def late(text):
+    await asyncio.sleep(5)
+    return await allm(text)
+
+
+async def plain_co(text):
+    await asyncio.sleep(0)
+    return text[::-1]
 """,
 }
 
@@ -2045,6 +2130,400 @@ def t_later_try(g: Gen) -> bool:
     return True
 
 
+# -- operators, records, assert, try/else, raise from, exception groups -------------------
+def t_operator(g: Gen) -> bool:
+    """``xcs.Operator`` subclasses: a plain one (each call one leaf call) and a jitted one."""
+    t, ts = g.pick("text"), g.pick("texts")
+    op = g.new("op")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("xcs.Operator called over a list (one leaf call each)",
+              '$op = Summarizer("brief")\n$v = [$op(x) for x in $ts]', [(v, "texts")],
+              ["Summarizer"], op=op, v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("xcs.Operator given a result and a keyword argument",
+              '$v = Summarizer("formal")(llm($t), model=models[0])', [(v, "text")],
+              ["Summarizer"], v=v, t=t)
+    elif choice == 2:
+        v = g.new("text")
+        g.add("jitted xcs.Operator class (forward compiled)",
+              "$op = Pick(models)\n$v = $op($t) + \" / \" + $op(llm($t))", [(v, "text")],
+              ["Summarizer"], op=op, v=v, t=t)
+    else:
+        v = g.new("texts")
+        g.add("operators in a dict, chosen by a result",
+              '$op = {"happy": Summarizer("cheer"), "sad": Summarizer("console")}\n'
+              '$v = [$op.get(classify(x), Summarizer("plain"))(x) for x in $ts]',
+              [(v, "texts")], ["Summarizer"], op=op, v=v, ts=ts)
+    return True
+
+
+def t_records(g: Gen) -> bool:
+    """NamedTuple, ordered frozen dataclass and Enum records built from results, compared."""
+    t, ts = g.pick("text"), g.pick("texts")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v, f = g.new("verdicts"), g.new("flag")
+        g.add("NamedTuple records of results, sorted by a field, compared to tuples",
+              "$v = sorted([Verdict(classify(x), score(x)) for x in $ts], "
+              "key=lambda r: (r.score, r.label))\n"
+              "$f = bool($v) and $v[0] == ($v[0].label, $v[0].score)", [(v, "any"), (f, "flag")],
+              ["imports", "records"], v=v, f=f, ts=ts)
+    elif choice == 1:
+        v, w = g.new("ranked"), g.new("text")
+        g.add("ordered dataclass records of results, max()",
+              "$v = [Ranked(score(x), llm(x)) for x in $ts + [$t]]\n$w = max($v).text",
+              [(v, "any"), (w, "text")], ["imports", "records"], v=v, w=w, ts=ts, t=t)
+    elif choice == 2:
+        v, w = g.new("flag"), g.new("text")
+        g.add("Enum from a result, identity and membership",
+              "m = Mood(classify($t))\n$v = m is Mood.HAPPY or m in (Mood.SAD,)\n"
+              "$w = m.name.lower() + str(list(Mood).index(m))", [(v, "flag"), (w, "text")],
+              ["imports", "records"], v=v, w=w, t=t)
+    elif choice == 3:
+        v, f = g.new("verdict"), g.new("flag")
+        g.add("NamedTuple unpacked, _replace()d and compared",
+              "label, s = Verdict(classify($t), score($t))\n"
+              "$v = Verdict(label, s)._replace(score=s + 1)\n$f = $v == Verdict(label, s + 1)",
+              [(v, "any"), (f, "flag")], ["imports", "records"], v=v, f=f, t=t)
+    else:
+        a, f = g.new("record"), g.new("flag")
+        g.add("dataclass results compared for equality (== and is not)",
+              "$a = extract($t)\nb = extract($t)\n$f = ($a == b, $a is not b, $a != extract(q))",
+              [(a, "record"), (f, "any")], a=a, f=f, t=t)
+    return True
+
+
+def t_assert(g: Gen) -> bool:
+    t = g.pick("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("text")
+        g.add("assert on a result (may fail, message from the result)",
+              '$v = llm($t)\nassert not $v.endswith("7"), f"unlucky: {$v}"', [(v, "text")],
+              v=v, t=t)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("assert on a result inside try/except AssertionError",
+              "try:\n    $v = llm($t)\n    assert score($v) > 2, $v\n"
+              'except AssertionError as exc:\n    LOG.append(("assert", str(exc)))\n'
+              '    $v = "weak"', [(v, "text")], v=v, t=t)
+    else:
+        k = g.new("nums")
+        g.add("assert over a list of results (all())",
+              "$k = [score(x) for x in $ts]\nassert all(0 <= s < 10 for s in $k), $k",
+              [(k, "nums")], k=k, ts=g.pick("texts"))
+    return True
+
+
+def t_try_else(g: Gen) -> bool:
+    """``try/except/else``: a call in ``else`` is not the ``except``'s; ``continue`` and
+    ``break`` inside nested ``try`` in loops."""
+    t, ts = g.pick("text"), g.pick("texts")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        v = g.new("text")
+        g.add("try/else: a failing call in else escapes the except",
+              'try:\n    $v = llm($t)\nexcept ValueError:\n    $v = "never"\nelse:\n'
+              '    LOG.append(("else", $v))\n    $v = risky($v)', [(v, "text")], v=v, t=t)
+    elif choice == 1:
+        v = g.new("text")
+        g.add("try/else in a loop: continue in except, break in else",
+              '$v = "none"\nfor x in $ts + [$t]:\n    try:\n        r = risky(x)\n'
+              "    except ValueError:\n        continue\n    except KeyError as exc:\n"
+              '        LOG.append(("skip", str(exc)))\n        continue\n    else:\n'
+              "        $v = r\n        break", [(v, "text")], v=v, ts=ts, t=t)
+    else:
+        v = g.new("texts")
+        g.add("nested try in a loop: continue inside, break in the outer except",
+              "$v = []\nfor x in $ts + [$t]:\n    try:\n        try:\n"
+              "            $v.append(risky(x))\n        except ValueError:\n"
+              '            $v.append("v")\n            continue\n'
+              "        $v.append(llm(x))\n    except KeyError:\n"
+              '        $v.append("k")\n        break\nelse:\n    $v.append("all done")',
+              [(v, "texts")], v=v, ts=ts, t=t)
+    return True
+
+
+def t_raise_from(g: Gen) -> bool:
+    t = g.pick("text")
+    v = g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("raise ... from exc with a result in the message (uncaught)",
+              "try:\n    $v = risky($t)\nexcept (ValueError, KeyError) as exc:\n"
+              '    raise RuntimeError(f"{llm($t)} failed") from exc', [(v, "text")], v=v, t=t)
+    elif choice == 1:
+        g.add("raise ... from exc in a nested try, caught outside",
+              "try:\n    try:\n        $v = risky($t)\n    except KeyError as exc:\n"
+              "        raise LookupError(classify($t)) from exc\nexcept LookupError as exc:\n"
+              '    $v = f"{exc} <- {type(exc.__cause__).__name__}"\nexcept ValueError as exc:\n'
+              '    $v = "value: " + str(exc)', [(v, "text")], v=v, t=t)
+    else:
+        g.add("raise ... from None with a result, caught outside",
+              "try:\n    try:\n        $v = risky($t)\n    except ValueError:\n"
+              "        raise KeyError(llm($t)) from None\nexcept KeyError as exc:\n"
+              '    LOG.append(("from None", exc.__suppress_context__, exc.__cause__ is None))\n'
+              "    $v = str(exc)", [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_exception_group(g: Gen) -> bool:
+    """ExceptionGroup of leaf failures (3.11+, guarded inside the program); ``except*``
+    only where the generating interpreter can compile it (3.10 cannot)."""
+    ts, t = g.pick("texts"), g.pick("text")
+    v = g.new("texts")
+    star = sys.version_info >= (3, 11)
+    choice = g.rng.randrange(3)
+    if choice == 0 or not star:
+        g.add("ExceptionGroup of caught leaf failures, split()",
+              "errs = []\n$v = []\nfor x in $ts + [$t]:\n    try:\n        $v.append(risky(x))\n"
+              "    except (ValueError, KeyError) as exc:\n        errs.append(exc)\n"
+              'if errs and hasattr(builtins, "ExceptionGroup"):\n    try:\n'
+              '        raise ExceptionGroup(f"{len(errs)} failed", errs)\n'
+              "    except ExceptionGroup as eg:\n        vals, rest = eg.split(ValueError)\n"
+              "        $v.append(f\"{vals and len(vals.exceptions)}/\"\n"
+              "                  f\"{rest and len(rest.exceptions)}\")",
+              [(v, "texts")], ["imports"], v=v, ts=ts, t=t)
+    elif choice == 1:
+        g.add("except* over an ExceptionGroup of leaf failures",
+              "$v = []\ntry:\n    errs = []\n    for x in $ts + [$t]:\n        try:\n"
+              "            $v.append(risky(x))\n        except Exception as exc:\n"
+              "            errs.append(exc)\n    if errs:\n"
+              '        raise ExceptionGroup("some failed", errs)\nexcept* ValueError as eg:\n'
+              '    LOG.append(("values", len(eg.exceptions)))\nexcept* KeyError as eg:\n'
+              '    LOG.append(("keys", [str(e) for e in eg.exceptions]))',
+              [(v, "texts")], v=v, ts=ts, t=t)
+    else:
+        w = g.new("text")
+        g.add("except* around a leaf call raising a bare exception",
+              "try:\n    $w = risky($t)\nexcept* ValueError as eg:\n"
+              "    $w = repr(eg.exceptions[0])", [(w, "text")], w=w, t=t)
+    return True
+
+
+# -- itertools, collections, text, numbers, partial/itemgetter over results ---------------
+def t_iter_tools(g: Gen) -> bool:
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(7)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("itertools.chain over lists of results",
+              "$v = list(itertools.chain([llm(x) for x in $ts], [classify($t)]))",
+              [(v, "texts")], ["imports"], v=v, ts=ts, t=t)
+    elif choice == 1:
+        v = g.new("groups")
+        g.add("itertools.groupby over sorted results",
+              "$v = [(k, len(list(grp))) for k, grp in "
+              "itertools.groupby(sorted(classify(x) for x in $ts + [$t]))]",
+              [(v, "any")], ["imports"], v=v, ts=ts, t=t)
+    elif choice == 2:
+        v = g.new("texts")
+        g.add("itertools.islice of a generator of calls (partly consumed)",
+              "$v = list(itertools.islice((llm(x) for x in $ts + [$t]), 2))",
+              [(v, "texts")], ["imports"], v=v, ts=ts, t=t)
+    elif choice == 3:
+        v, w = g.new("texts"), g.new("nums")
+        g.add("zip(*results) to unzip pairs of results",
+              "pairs = [(llm(x), score(x)) for x in $ts]\n"
+              "$v, $w = (list(c) for c in zip(*pairs)) if pairs else ([], [])",
+              [(v, "texts"), (w, "nums")], v=v, w=w, ts=ts)
+    elif choice == 4:
+        v = g.new("texts")
+        g.add("map(op, xs) and map(op, xs, ys) with a leaf op as the function",
+              "$v = list(map(classify, $ts)) + list(map(llm, $ts, models))",
+              [(v, "texts")], v=v, ts=ts)
+    elif choice == 5:
+        v = g.new("texts")
+        g.add("filter(None, results) and sorted(set(results))",
+              "$v = list(filter(None, [maybe(x) for x in $ts]))\n"
+              "$v = sorted(set($v + [classify(x) for x in $ts]))", [(v, "texts")], v=v, ts=ts)
+    else:
+        v = g.new("bymodel")
+        g.add("dict(zip(keys, results)) and Counter(results).most_common()",
+              "$v = dict(zip(models, [score($t + m) for m in models]))\n"
+              "$v[\"top\"] = Counter(classify(x) for x in $ts + [$t]).most_common(1)",
+              [(v, "any")], v=v, ts=ts, t=t)
+    return True
+
+
+def t_collect_text(g: Gen) -> bool:
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(6)
+    if choice == 0:
+        v = g.new("groups")
+        g.add("defaultdict(list) appends of results keyed by results",
+              "$v = defaultdict(list)\nfor x in $ts:\n    $v[classify(x)].append(llm(x))\n"
+              "$v = dict($v)", [(v, "any")], v=v, ts=ts)
+    elif choice == 1:
+        v = g.new("text")
+        g.add('"".join(f-strings of results)',
+              '$v = "".join(f"{r}\\n" for r in [llm(x) for x in $ts])', [(v, "text")],
+              v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("texts")
+        g.add("re.findall on results",
+              '$v = [m for x in $ts for m in re.findall(r"\\d", llm(x))]', [(v, "texts")],
+              v=v, ts=ts)
+    elif choice == 3:
+        v = g.new("text")
+        g.add("re.sub with a function making leaf calls",
+              '$v = re.sub(r"\\d+", lambda m: str(score(m.group())), llm($t))',
+              [(v, "text")], v=v, t=t)
+    elif choice == 4:
+        v = g.new("text")
+        g.add("textwrap.shorten of a result",
+              '$v = textwrap.shorten(llm($t) + " " + llm($t + "!"), width=16, placeholder="...")',
+              [(v, "text")], ["imports"], v=v, t=t)
+    else:
+        v = g.new("texts")
+        g.add("operator.itemgetter over fetched docs",
+              '$v = list(map(operator.itemgetter("title"), '
+              'sorted([fetch(x) for x in $ts], key=operator.itemgetter("id"))))',
+              [(v, "texts")], ["imports"], v=v, ts=ts)
+    return True
+
+
+def t_numbers(g: Gen) -> bool:
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        v = g.new("stat")
+        g.add("round(statistics.mean(results), 2)",
+              "$v = round(statistics.mean([score(x) for x in $ts + [$t]]), 2)", [(v, "any")],
+              v=v, ts=ts, t=t)
+    elif choice == 1:
+        a, b = g.new("num"), g.new("num")
+        g.add("divmod() of a result unpacked", "$a, $b = divmod(score($t) + 7, 3)",
+              [(a, "num"), (b, "num")], a=a, b=b, t=t)
+    elif choice == 2:
+        v = g.new("num")
+        g.add("abs() of a difference of results",
+              '$v = abs(score($t) - score($t + "!"))', [(v, "num")], v=v, t=t)
+    elif choice == 3:
+        v = g.new("num")
+        g.add("min(generator of calls, default=) (empty and not)",
+              "$v = min((score(x) for x in $ts if len(x) > 99), default=-1) + "
+              "min([score(x) for x in $ts], default=0)", [(v, "num")], v=v, ts=ts)
+    else:
+        v = g.new("texts")
+        g.add("sum(lists of results, start=[])",
+              "$v = sum([[classify(x)] for x in $ts], start=[])\n"
+              "$v.append(str(sum((score(x) for x in $ts), 10)))", [(v, "texts")], v=v, ts=ts)
+    return True
+
+
+def t_bound_calls(g: Gen) -> bool:
+    """A result bound into ``functools.partial``, ``lru_cache`` keyed by results,
+    ``operator.itemgetter``/``attrgetter`` applied to results."""
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        v = g.new("texts")
+        g.add("functools.partial(op, result)",
+              "fn = functools.partial(llm, llm($t))\n$v = [fn(model=m) for m in models]",
+              [(v, "texts")], v=v, t=t)
+    elif choice == 1:
+        v = g.new("texts")
+        g.add("functools.lru_cache helper keyed by results",
+              "$v = [mood_of(llm(x)) for x in $ts + $ts]", [(v, "texts")], ["mood_of"],
+              v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("pair")
+        g.add("operator.itemgetter on a list of results",
+              "$v = operator.itemgetter(0, -1)([llm(x) for x in $ts + [$t]])", [(v, "any")],
+              ["imports"], v=v, ts=ts, t=t)
+    else:
+        v = g.new("num")
+        g.add("operator.attrgetter on a record result",
+              '$v = operator.attrgetter("score")(extract($t)) + len(extract($t).tags)',
+              [(v, "num")], ["imports"], v=v, t=t)
+    return True
+
+
+def t_nested_jit(g: Gen) -> bool:
+    t, _ = g.pick("text"), g.pick("texts")  # the second pick keeps the seeds' programs
+    v = g.new("text")
+    choice = g.rng.randrange(3)
+    if choice == 0:
+        g.add("jitted function calling another jitted function",
+              "$v = best_reply($t, models)", [(v, "text")], ["best_reply"], v=v, t=t)
+    elif choice == 1:
+        g.add("jitted function given a result by the jitted caller",
+              "$v = best_reply(llm($t), models[:2]) + best_reply($t, models[-1:])",
+              [(v, "text")], ["best_reply"], v=v, t=t)
+    else:
+        g.add("failing jitted function called in try",
+              "try:\n    $v = checked_pair($t)\nexcept ValueError as exc:\n"
+              '    $v = "bad " + str(exc)\nexcept KeyError:\n    $v = "no key"', [(v, "text")],
+              ["best_reply"], v=v, t=t)
+    return True
+
+
+def t_module_state(g: Gen) -> bool:
+    """Module-level caches keyed by results, class attributes updated from results, ``del``."""
+    ts, t = g.pick("texts"), g.pick("text")
+    choice = g.rng.randrange(5)
+    if choice == 0:
+        g.add("module cache keyed by results (setdefault().append)",
+              "for x in $ts:\n    MEMO.setdefault(classify(x), []).append(llm(x))", ts=ts)
+    elif choice == 1:
+        v = g.new("stats")
+        g.add("class attributes updated from results",
+              "for x in $ts:\n    Stats.total += score(x)\n    Stats.last = llm(x)\n"
+              "    Stats.seen.append(Stats.last)\n$v = (Stats.total, Stats.last, list(Stats.seen))",
+              [(v, "any")], ["Stats"], v=v, ts=ts)
+    elif choice == 2:
+        v = g.new("bytext")
+        g.add("del of dict items chosen by results",
+              "$v = {x: llm(x) for x in $ts}\nfor k in list($v):\n    if score($v[k]) % 2:\n"
+              "        del $v[k]", [(v, "any")], v=v, ts=ts)
+    elif choice == 3:
+        v = g.new("box")
+        g.add("del d[result] and del of list items and names",
+              '$v = {"happy": 1, "sad": 2, "neutral": 3}\ndel $v[classify($t)]\n'
+              "tmp = [llm(x) for x in $ts + [$t]]\ndel tmp[0]\n$v[\"rest\"] = tmp\ndel tmp",
+              [(v, "any")], v=v, ts=ts, t=t)
+    else:
+        v = g.new("text")
+        g.add("module dict keyed by a result read back, then deleted",
+              "key = llm($t)\nTALLY[key] = score(key)\n$v = f\"{key}={TALLY[key]}\"\n"
+              "del TALLY[key]", [(v, "text")], v=v, t=t)
+    return True
+
+
+def t_later_broad(g: Gen) -> bool:
+    """A failing call's result first used inside a later ``try`` whose handler takes every
+    exception (``except:``, ``except BaseException``): plain Python raised at the call,
+    so the handler never runs (nor exits the program, nor retries)."""
+    t, v, c = g.pick("text"), g.new("text"), g.new("text")
+    choice = g.rng.randrange(4 if sys.version_info >= (3, 11) else 3)
+    if choice == 0:
+        g.add("failing call's result used first inside a later try/except BaseException",
+              "$c = risky($t)\ntry:\n    $v = $c.upper()\nexcept BaseException as exc:\n"
+              '    LOG.append(("broad", type(exc).__name__))\n    $v = "caught"',
+              [(c, "text"), (v, "text")], c=c, v=v, t=t)
+    elif choice == 1:
+        g.add("failing call's result used first inside a later try, bare except exits",
+              "$c = risky($t)\ntry:\n    $v = json.loads(json.dumps($c))\nexcept:\n"
+              '    raise SystemExit("cannot read the reply")', [(c, "text"), (v, "text")],
+              c=c, v=v, t=t)
+    elif choice == 2:
+        g.add("failing call's result used first inside a retry loop with a bare except",
+              '$c = risky($t)\n$v = "none"\nfor attempt in range(3):\n    try:\n'
+              "        $v = $c + str(attempt)\n        break\n    except:\n"
+              '        LOG.append(("retry", attempt))', [(c, "text"), (v, "text")],
+              c=c, v=v, t=t)
+    else:
+        g.add("failing call's result used first inside a later try/except* BaseException",
+              "$c = risky($t)\ntry:\n    $v = $c.upper()\nexcept* BaseException as eg:\n"
+              '    LOG.append(("star", len(eg.exceptions)))\n    $v = "caught"',
+              [(c, "text"), (v, "text")], c=c, v=v, t=t)
+    return True
+
+
 # -- async-only templates -----------------------------------------------------------------
 def a_await(g: Gen) -> bool:
     v = g.new("text")
@@ -2447,6 +2926,106 @@ def a_later_try(g: Gen) -> bool:
     return True
 
 
+def a_later_broad(g: Gen) -> bool:
+    """A failing await, its result first used inside a later ``try/except BaseException``
+    that exits: plain Python raised at the await, before the ``try``."""
+    t, v, c = g.pick("text"), g.new("text"), g.new("text")
+    g.add("failing await used first inside a later try/except BaseException",
+          "$c = await arisky($t)\ntry:\n    $v = $c.upper() + str(len($c))\n"
+          "except BaseException as exc:\n"
+          '    raise SystemExit(f"giving up: {type(exc).__name__}")', [(c, "text"), (v, "text")],
+          c=c, v=v, t=t)
+    return True
+
+
+# -- async: mixed gather, timeouts, queues, semaphores, failing task groups ----------------
+def a_gather_mixed(g: Gen) -> bool:
+    v, t = g.new("results"), g.pick("text")
+    g.add("gather mixing op calls, plain coroutines and asyncio.sleep(result=)",
+          "$v = list(await asyncio.gather(allm($t), plain_co($t), "
+          "asyncio.sleep(0, result=$t), amaybe($t), run_llm(\"m1\", $t)))",
+          [(v, "any")], ["late", "run_llm"], v=v, t=t)
+    return True
+
+
+def a_timeouts(g: Gen) -> bool:
+    """``wait_for`` and ``asyncio.timeout`` (3.11+, guarded) that time out or do not."""
+    v, t = g.new("text"), g.pick("text")
+    choice = g.rng.randrange(4)
+    if choice == 0:
+        g.add("asyncio.wait_for of a coroutine that times out",
+              "try:\n    $v = await asyncio.wait_for(late($t), timeout=0.01)\n"
+              'except asyncio.TimeoutError:\n    $v = "timed out"', [(v, "text")], ["late"],
+              v=v, t=t)
+    elif choice == 1:
+        g.add("asyncio.wait_for of a coroutine awaiting op calls, in time",
+              "$v = await asyncio.wait_for(run_llm(\"m2\", await allm($t)), timeout=5)",
+              [(v, "text")], ["run_llm"], v=v, t=t)
+    elif choice == 2:
+        g.add("asyncio.timeout around a coroutine that times out",
+              'if hasattr(asyncio, "timeout"):\n    try:\n'
+              "        async with asyncio.timeout(0.01):\n            $v = await late($t)\n"
+              '    except TimeoutError:\n        $v = "late"\nelse:\n    $v = "late"',
+              [(v, "text")], ["late"], v=v, t=t)
+    else:
+        g.add("asyncio.timeout around op calls, in time",
+              'if hasattr(asyncio, "timeout"):\n    async with asyncio.timeout(5):\n'
+              "        $v = await allm($t) + await allm($t + \"?\")\nelse:\n"
+              "    $v = await allm($t) + await allm($t + \"?\")", [(v, "text")], v=v, t=t)
+    return True
+
+
+def a_queue(g: Gen) -> bool:
+    v, qu, ts = g.new("texts"), g.new("queue"), g.pick("texts")
+    fn = g.new("producer")
+    g.add("asyncio.Queue producer/consumer around op calls",
+          "$qu = asyncio.Queue()\n$v = []\n\nasync def $fn():\n    for x in $ts:\n"
+          "        await $qu.put(await allm(x))\n    await $qu.put(None)\n\n"
+          "async def consume_$fn():\n    while (item := await $qu.get()) is not None:\n"
+          "        $v.append(item.upper() + str(score(item)))\n\n"
+          "await asyncio.gather($fn(), consume_$fn())", [(v, "texts")], qu=qu, v=v, fn=fn, ts=ts)
+    return True
+
+
+def a_semaphore(g: Gen) -> bool:
+    v, sem, fn, ts = g.new("texts"), g.new("sem"), g.new("bounded"), g.pick("texts")
+    g.add("asyncio.Semaphore around op calls, gathered",
+          "$sem = asyncio.Semaphore(2)\n\nasync def $fn(x):\n    async with $sem:\n"
+          "        return await allm(x)\n\n"
+          "$v = list(await asyncio.gather(*[$fn(x) for x in $ts + [q]]))", [(v, "texts")],
+          v=v, sem=sem, fn=fn, ts=ts)
+    return True
+
+
+def a_task_group_fail(g: Gen) -> bool:
+    """A TaskGroup whose one op task may fail (the others finish first): ExceptionGroup,
+    caught with ``except ExceptionGroup`` (guarded) or ``except*`` (3.11+ only)."""
+    v, tk, t = g.new("texts"), g.new("tasks"), g.pick("text")
+    handler = ("except* (ValueError, KeyError) as eg:\n"
+               "        $v = sorted(type(e).__name__ for e in eg.exceptions)"
+               if sys.version_info >= (3, 11) and g.rng.randrange(2) else
+               "except ExceptionGroup as eg:\n"
+               "        $v = sorted(type(e).__name__ for e in eg.exceptions)")
+    g.add("TaskGroup whose op task fails, ExceptionGroup caught",
+          'if hasattr(asyncio, "TaskGroup"):\n    $v = []\n    try:\n'
+          "        async with asyncio.TaskGroup() as tg:\n"
+          "            $tk = [tg.create_task(asyncio.sleep(0, result=m)) for m in models]\n"
+          "            $tk.append(tg.create_task(arisky($t)))\n"
+          "        $v = [x.result() for x in $tk]\n    " + handler + "\nelse:\n"
+          "    $v = [type(exc).__name__ for exc in await asyncio.gather(arisky($t), "
+          "return_exceptions=True) if isinstance(exc, Exception)]",
+          [(v, "texts")], v=v, tk=tk, t=t)
+    return True
+
+
+def a_stream_break(g: Gen) -> bool:
+    v, ts = g.new("texts"), g.pick("texts")
+    g.add("async for over an async generator of op results, break early",
+          "$v = []\nasync for r in astream($ts + [q, q + \"!\"]):\n    $v.append(r)\n"
+          "    if len($v) >= 2:\n        break", [(v, "texts")], ["AStream"], v=v, ts=ts)
+    return True
+
+
 SYNC_TEMPLATES = [
     (t_llm, 4), (t_fanout, 4), (t_scores, 2), (t_json_loads, 2), (t_json_dumps, 2),
     (t_safe_parse, 1), (t_re, 2), (t_join, 2), (t_format, 2), (t_is_none, 3), (t_get_none, 2),
@@ -2466,7 +3045,10 @@ SYNC_TEMPLATES = [
     (t_convert, 2), (t_membership, 1), (t_key_max, 1), (t_print, 1), (t_copy, 1),
     (t_formatting, 1), (t_kwargs, 1), (t_loop_results, 1), (t_partial_gen, 1),
     (t_user_with, 1), (t_stateful, 1), (t_accumulate, 1), (t_while_result, 1),
-    (t_later_try, 1), (t_inplace_grow, 1),
+    (t_later_try, 1), (t_inplace_grow, 1), (t_operator, 1), (t_records, 1), (t_assert, 1),
+    (t_try_else, 1), (t_raise_from, 1), (t_exception_group, 1), (t_iter_tools, 1),
+    (t_collect_text, 1), (t_numbers, 1), (t_bound_calls, 1), (t_nested_jit, 1),
+    (t_module_state, 1), (t_later_broad, 1),
 ]
 ASYNC_TEMPLATES = [
     (a_await, 4), (a_gather_helpers, 4), (a_gather_ops, 2), (a_await_none, 2),
@@ -2476,6 +3058,8 @@ ASYNC_TEMPLATES = [
     (a_never_awaited, 1), (a_try_loop, 2), (a_await_twice, 1), (a_task_fail_caught, 2),
     (a_context_var, 2), (a_exception_chain, 2), (a_leaf_mutates, 2),
     (a_shield, 1), (a_async_comp, 1), (a_async_with, 1), (a_later_try, 1),
+    (a_gather_mixed, 1), (a_timeouts, 1), (a_queue, 1), (a_semaphore, 1),
+    (a_task_group_fail, 1), (a_stream_break, 1), (a_later_broad, 1),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a
