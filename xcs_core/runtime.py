@@ -84,6 +84,12 @@ def _given_iterator(args: tuple, kwargs: dict) -> bool:
         kwargs and any(type(v) in lazy for v in kwargs.values()))
 
 
+def _runs_inline(node: Node) -> bool:
+    """Is ``node`` a call of a callable known to be cheaper than a dispatch, whose inputs are
+    done?  It then runs inline, now."""
+    return node.key in _cheap and all(d.state == DONE for d in node.inputs)
+
+
 def current() -> Context | None:
     """The trace context of this thread, if any."""
     return _state.ctx
@@ -224,8 +230,7 @@ class Context:
             sched.add(node)
             return Pending(proxy)
         sched.add(node)
-        if sched._running:
-            sched.issued()
+        sched.issued()
         return proxy
 
     def _snapshot(self, target: str, fn: Callable, args: tuple, kwargs: dict,
@@ -248,10 +253,7 @@ class Context:
             else:
                 node = self._made(Node(self.count, _CALL, target, fn, args, NO_KWARGS, None
                                        if found is None else list(found.values()), site), key)
-                if key in _cheap and (found is None or all(
-                        d.state == DONE for d in node.inputs)):
-                    return node, _INLINE
-                return node, ""
+                return node, _INLINE if _runs_inline(node) else ""
         return self._snapshot_containers(target, fn, args, kwargs, site, key)
 
     def _snapshot_containers(self, target: str, fn: Callable, args: tuple, kwargs: dict,
@@ -262,7 +264,7 @@ class Context:
         kwcopied = walk.snapshot(kwargs, found) if kwargs else kwargs
         node = self._made(Node(self.count, _CALL, target, fn, copied, kwcopied,
                                list(found.values()) if found else None, site), key)
-        if key in _cheap and (not found or all(d.state == DONE for d in node.inputs)):
+        if _runs_inline(node):
             return node, _INLINE
         if _given_iterator(args, kwargs):
             return node, _ITERATOR
