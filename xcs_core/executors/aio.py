@@ -101,8 +101,13 @@ class _Starts:
         self.ended: list[tuple[Done, Any, Any, BaseException | None]] = []  # loop only
 
     def add(self, item: _Item) -> None:
+        """Queue a start; the first since the loop last drained schedules the drain.
+        (``deque.append`` is atomic, so a call takes no lock: a drain resets ``scheduled``
+        before it counts what to start, so an item added after the count finds it reset.)"""
+        self.queue.append(item)
+        if self.scheduled:
+            return
         with self.lock:
-            self.queue.append(item)
             if self.scheduled:
                 return
             self.scheduled = True
@@ -116,12 +121,13 @@ class _Starts:
             self._fail_all(RuntimeError("xcs: the event loop for async calls is closed"))
 
     def drain(self) -> None:
-        """Runs on the loop: start every queued call as a task."""
+        """Runs on the loop: start every call queued so far as a task (those queued while it
+        runs are the next drain's: the loop's other callbacks are not held up)."""
         with self.lock:
-            items, self.queue = self.queue, collections.deque()
             self.scheduled = False
-        create_task = self.loop.create_task
-        for coroutine_function, args, kwargs, done, token, context in items:
+        create_task, queue = self.loop.create_task, self.queue
+        for _ in range(len(queue)):
+            coroutine_function, args, kwargs, done, token, context = queue.popleft()
             try:  # a task runs in the context of its call site (a copy made for this call)
                 coroutine = coroutine_function(*args, **kwargs)
                 if context is None:
@@ -157,9 +163,11 @@ class _Starts:
             done(outcomes)
 
     def _fail_all(self, exc: BaseException) -> None:
-        with self.lock:
-            items, self.queue = self.queue, collections.deque()
-        for _, _, _, done, token, _ in items:
+        while True:
+            try:
+                _, _, _, done, token, _ = self.queue.popleft()
+            except IndexError:
+                return
             done([(token, None, exc)])
 
 
