@@ -1081,6 +1081,93 @@ async def program(q, n, models, history, cfg):
         raise SystemExit(f"giving up: {type(exc).__name__}")
     return {}
 """),
+    # seed 200: calls differs (the timed-out call ran to its end: plain Python cancels it)
+    "a_timed_out_async_call_is_cancelled": (
+        200, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    try:
+        text4 = await asyncio.wait_for(aslow(q), timeout=0.01)
+    except asyncio.TimeoutError:
+        text4 = "timed out"
+    return {"text4": text4}
+"""),
+    # seed 205: calls differs (the same, for a task cancelled while its call runs)
+    "a_cancelled_task_cancels_its_async_call": (
+        205, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    tk = asyncio.create_task(aslow(q))
+    await asyncio.sleep(0.01)
+    tk.cancel()
+    try:
+        text6 = await tk
+    except asyncio.CancelledError:
+        text6 = "cancelled"
+    return {"text6": text6}
+"""),
+    # seed 300: jit raises TypeError: Object of type function is not JSON serializable
+    # (``locals()`` held the compiler's helpers)
+    "json_dumps_of_locals_in_a_helper": (
+        300, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\
+def snapshot(text):
+    reply = llm(text)
+    size = len(reply)
+    return json.dumps(locals(), sort_keys=True)
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    text7 = snapshot(q)
+    return {"text7": text7}
+"""),
+    # seed 302: result differs (``dir()``, ``vars()`` and ``locals()`` listed the compiler's
+    # helpers and temporaries)
+    "dir_vars_and_locals_list_only_the_users_names": (
+        302, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\
+def names_of(text):
+    reply = classify(text)
+    table = {"reply": reply}
+    table["again"] = kept = classify(text + "!")
+    return dir() + sorted(vars())
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    texts1 = names_of(q)
+    text2 = llm(q)
+    num3 = len(locals()) + len(dir())
+    return {"texts1": texts1, "num3": num3}
+"""),
+    # seed 306: log differs (a record's funcName and lineno were those of xcs's frame)
+    "a_log_record_names_the_callers_function_and_line": (
+        306, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\
+import logging
+import warnings
+
+
+class CallerLog(logging.Handler):
+    def emit(self, record):
+        LOG.append(("caller", record.funcName, record.lineno, record.getMessage()))
+
+
+CALLER = logging.getLogger(__name__ + ".caller")
+CALLER.propagate = False
+CALLER.setLevel(logging.INFO)
+CALLER.addHandler(CallerLog())
+
+
+def warn_odd(text):
+    reply = llm(text)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.warn(f"odd reply {reply}")
+    return [(w.lineno, str(w.message)) for w in seen]
+
+@xcs.jit
+def program(q, n, models, history, cfg):
+    CALLER.info("reply %s", llm(q))
+    warned = warn_odd(q)
+    return {"warned": warned}
+"""),
     "deep_recursive_closure": (
         0, _args("why is the sky blue", 6, ["m1", "m2", "m3"], "short", 1), """\
 @xcs.jit
@@ -1101,7 +1188,22 @@ def runner():
     r.close()
 
 
-@pytest.mark.parametrize("name", list(SHRUNK))
+# shrunk programs of a known difference: they fail until the engine is fixed
+PENDING_SHRUNK = {
+    name: "an async call whose awaiter is cancelled (a timeout, task.cancel()) is not "
+          "cancelled: it runs to its end and the jitted call waits for it; plain Python "
+          "cancels the call's coroutine, which never finishes"
+    for name in ("a_timed_out_async_call_is_cancelled",
+                 "a_cancelled_task_cancels_its_async_call")
+}
+PENDING_SHRUNK["a_log_record_names_the_callers_function_and_line"] = (
+    "logging's funcName/lineno and warnings.warn's line name xcs's frame (calls.py), not the "
+    "user's: a call from compiled code to library code goes through calls.call")
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=PENDING_SHRUNK[name]))
+    if name in PENDING_SHRUNK else name for name in SHRUNK])
 def test_shrunk_program_matches_plain_python(runner, name):
     seed, args, body = SHRUNK[name]
     prog = dataclasses.replace(Program.from_body(body, args, name), seed=seed)

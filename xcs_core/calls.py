@@ -45,6 +45,7 @@ from xcs_core.intrinsics import (
     guard,
     key,
     mod,
+    names,
     resolve_deep,
     store,
     stored,
@@ -380,5 +381,6 @@ _FAST: dict[Any, bool] = {fn: handler is _reference
 # every ``try`` in compiled code (``rewrite.Transformer.visit_Try``): an earlier call's
 # failure, first seen inside a ``try`` body, passes ``except:`` and ``except BaseException:``
 twins.install({name: types.CellType(helper) for name, helper in zip(
-    compiler.HELPERS, (call, force, key, store, stored, guard, grown, mod, DeferredFailure),
+    compiler.HELPERS,
+    (call, force, key, store, stored, guard, grown, mod, DeferredFailure, names),
     strict=True)})

@@ -21,7 +21,7 @@ from typing import Any
 from xcs_core import values, walk
 from xcs_core.values import Traced
 
-__all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "mod",
+__all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "mod", "names",
            "resolve_deep", "store", "stored"]
 
 _ATOMS = walk.ATOMS
@@ -139,6 +139,23 @@ def mod(left: Any, right: Any) -> Any:
     if type(right) is Traced and isinstance(left, (str, bytes, bytearray)):
         right = _force(right, "formatted with %")
     return left % right
+
+
+#: the prefix of every name the compiler adds to a function: its helpers' cells and its
+#: temporaries (``rewrite.Transformer``)
+_ADDED = "__xcs_"
+
+
+def names(found: Any) -> Any:
+    """What ``locals()``, ``vars()`` or ``dir()`` (no arguments) gives in compiled code, less
+    the names the compiler added, which plain Python's frame never had.  The dict is the
+    one the frame reader returned (changed in place: ``locals() is locals()`` where Python
+    says so); ``dir()``'s list is a new list, as ``dir()`` always gives."""
+    if type(found) is dict:
+        for name in [k for k in found if type(k) is str and k.startswith(_ADDED)]:
+            del found[name]
+        return found
+    return [name for name in found if not name.startswith(_ADDED)]
 
 
 def _escaped(container: Any) -> None:

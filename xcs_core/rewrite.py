@@ -24,6 +24,8 @@ written                              compiled to
 ``try:``/``with`` bodies             run inside ``with __xcs_guard__():``
 ``try: ... except ...:``             a first handler ``except __xcs_failure__: raise`` (an
                                      earlier call's failure passes every ``except``)
+``locals()``, ``vars()``, ``dir()``  ``__xcs_names__(locals())`` (without the names the
+                                     compiler added: its helpers, its temporaries)
 ===================================  ==========================================================
 """
 
@@ -37,6 +39,8 @@ __all__ = ["Transformer"]
 #: Calls that read the caller's frame: compiling them as plain calls keeps them working.
 _FRAME_READERS = frozenset({"super", "locals", "vars", "dir", "eval", "exec", "globals",
                             "breakpoint"})
+#: Frame readers that list the frame's names: the compiler's own are taken out of their answer.
+_NAME_READERS = frozenset({"locals", "vars", "dir"})
 
 def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
@@ -74,6 +78,8 @@ class Transformer(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in _FRAME_READERS:
+            if node.func.id in _NAME_READERS and not node.args and not node.keywords:
+                return ast.copy_location(_call("__xcs_names__", node), node)
             return node
         return ast.copy_location(
             ast.Call(func=ast.Name(id="__xcs_call__", ctx=ast.Load()),

@@ -9,7 +9,8 @@ its arguments into ``CALLS`` (what it saw, read as late as possible, so a caller
 argument after the call is caught), then computes a result that depends only on what it saw.
 Effect calls also append ``(tag, value)`` to ``EFFECTS`` in the order they ran.
 ``risky`` and ``arisky`` fail on some inputs (``ValueError`` or ``KeyError``, by a hash of what
-they saw); ``aspare`` is for calls that are never awaited and records nothing.
+they saw); ``aspare`` is for calls that are never awaited and records nothing; ``aslow``
+is slower than any timeout a program gives it.
 """
 
 PRELUDE = '''\
@@ -268,6 +269,15 @@ async def aspare(text):
     if _h(text) % 2 == 0:
         raise ValueError(f"aspare rejected {text!r}")
     return f"{text}"
+
+
+@xcs.op
+async def aslow(text):
+    """Slower than the timeouts programs give it: plain Python cancels its call (a timeout,
+    ``task.cancel()``) while it sleeps, before it records anything."""
+    await asyncio.sleep(0.3)
+    (text,), _ = _saw("aslow", (text,), {})
+    return f"slow {_h(text)}"
 
 
 STATE = ("LOG", "NOTES", "TALLY", "MEMO", "COUNT", "BOARD", "EFFECTS")
