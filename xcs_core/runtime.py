@@ -63,7 +63,7 @@ def running_loop() -> Any:
 
 
 _state = intrinsics.STATE  # ``ctx``: the current trace of this thread
-_guard_depth, _ATOM_TYPES, _cheap = intrinsics.GUARD_DEPTH, walk.ATOMS, cost.INLINE
+_guard_depth, _cheap = intrinsics.GUARD_DEPTH, cost.INLINE
 _CALL, _exc_info = OpKind.CALL, sys.exc_info
 _new, _bind = object.__new__, Traced._xcs_node.__set__  # ``Traced(node)``, one call less
 RECORD, RUN = "record", "run"
@@ -239,21 +239,11 @@ class Context:
         caller does to them later changes nothing it sees), and ``""``; or the reason it
         runs now instead: it is cheap and its inputs are done, or it may change the
         containers it is given (``mutation``)."""
-        found: dict[int, Node] | None = None
-        if not kwargs:
-            for arg in args:  # the common case: atoms and stand-ins, nothing to copy
-                kind = type(arg)
-                if kind is Traced:
-                    if found is None:
-                        found = {}
-                    dep = arg._xcs_node
-                    found[id(dep)] = dep
-                elif kind not in _ATOM_TYPES:
-                    break
-            else:
-                node = self._made(Node(self.count, _CALL, target, fn, args, NO_KWARGS, None
-                                       if found is None else list(found.values()), site), key)
-                return node, _INLINE if _runs_inline(node) else ""
+        found: dict[int, Node] = {}
+        if not kwargs and walk.plain(args, found):  # the common case: nothing to copy
+            node = self._made(Node(self.count, _CALL, target, fn, args, NO_KWARGS,
+                                   list(found.values()) if found else None, site), key)
+            return node, _INLINE if _runs_inline(node) else ""
         return self._snapshot_containers(target, fn, args, kwargs, site, key)
 
     def _snapshot_containers(self, target: str, fn: Callable, args: tuple, kwargs: dict,

@@ -26,7 +26,8 @@ from typing import Any
 
 from xcs_core.values import Traced
 
-__all__ = ["ATOMS", "LAZY", "COPY", "INPLACE", "READ", "collect", "resolve", "snapshot", "walk"]
+__all__ = ["ATOMS", "LAZY", "COPY", "INPLACE", "READ", "collect", "plain", "resolve", "snapshot",
+           "walk"]
 
 ATOMS = frozenset({str, int, float, bool, bytes, type(None), complex, range,
                    types.FunctionType, types.BuiltinFunctionType, types.MethodType, type})
@@ -151,18 +152,23 @@ def _noting(found: dict[int, Any]) -> Callable[[Traced], Traced]:
     return note
 
 
+def plain(items: tuple, found: dict[int, Any]) -> bool:
+    """Are ``items`` (a call's arguments) all atoms and stand-ins, which have no skeleton to
+    copy?  The nodes of the stand-ins seen go to ``found`` (all of them when True)."""
+    for item in items:
+        kind = type(item)
+        if kind is Traced:
+            node = item._xcs_node
+            found[id(node)] = node
+        elif kind not in ATOMS:
+            return False
+    return True
+
+
 def snapshot(obj: Any, found: dict[int, Any]) -> Any:
     """A copy of ``obj``'s mutable skeleton; the nodes of its pending values go to ``found``."""
-    if type(obj) is tuple:  # a call's arguments: atoms and stand-ins have no skeleton
-        for item in obj:
-            kind = type(item)
-            if kind is Traced:
-                node = item._xcs_node
-                found[id(node)] = node
-            elif kind not in ATOMS:
-                break
-        else:
-            return obj
+    if type(obj) is tuple and plain(obj, found):
+        return obj
     return walk(obj, _noting(found), COPY)
 
 
