@@ -210,9 +210,7 @@ class Scheduler(Waiting):
                 self._to_start.append(node)
             elif window and not self._heap and self._running < self.max_workers:
                 node.state = RUNNING  # the jitted code's call, a worker free: what the
-                self._running += 1  # pump would give it, without the heap
-                self._submitted[id(node)] = node
-                self._to_submit.append(node)
+                self._give_slot_locked(node)  # pump would give it, without the heap
             else:
                 node.state = QUEUED
                 heapq.heappush(self._heap, (-node.height, node.seq, node))
@@ -225,9 +223,13 @@ class Scheduler(Waiting):
             node = self._claim_locked()
             if node is None:
                 return
-            self._running += 1
-            self._submitted[id(node)] = node
-            self._to_submit.append(node)
+            self._give_slot_locked(node)
+
+    def _give_slot_locked(self, node: Node) -> None:
+        """``node`` takes a worker slot; ``_start_ready`` hands it to the pool."""
+        self._running += 1
+        self._submitted[id(node)] = node
+        self._to_submit.append(node)
 
     def issued(self) -> None:
         """The jitted code's thread dispatched a call.  While pool workers run calls, once
