@@ -17,6 +17,7 @@ growth ratio time(100k) / time(10k) of each should stay near 10 (linear); the ta
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -68,13 +69,18 @@ def measure(program: Callable, n: int, rounds: int) -> dict:
     times: dict[str, list[float]] = {stage: [] for stage in STAGES}
     jitted = xcs.jit(program)
     jitted(100)  # learns that the calls are cheap, as any later run knows
+    graph = None
     for _ in range(rounds):
+        graph = None  # each stage starts on a clean heap: the collector's passes then walk
+        gc.collect()  # what this stage makes, not the previous round's graph as well
         start = time.perf_counter()
         graph = xcs.trace(program, n).graph
         times["trace"].append(time.perf_counter() - start)
+        gc.collect()
         start = time.perf_counter()
         xcs.analyze(graph)
         times["analyze"].append(time.perf_counter() - start)
+        gc.collect()
         start = time.perf_counter()
         jitted(n)
         times["run"].append(time.perf_counter() - start)
