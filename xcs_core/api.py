@@ -144,7 +144,7 @@ class AsyncJitFunction(JitFunction):
         if not executor.parallel:
             return await self.fn(*args, **kwargs)
         loop = runtime.running_loop()
-        if executor.name == "asyncio":
+        if hasattr(executor, "on_loop"):  # its async calls as tasks of the caller's loop
             executor = executor.on_loop(loop)
         body = functools.partial(runtime.run, _drive(twins.twin_of(self.fn)), args, kwargs,
                                  executor, **self._run_options(override))
@@ -155,12 +155,27 @@ async def _in_thread(loop: Any, body: Callable[[], Any]) -> Any:
     """``await`` ``body()`` run on a worker thread of ``loop``'s default executor, with this
     task's context variables, as if it ran in this task: it sees what was set before,
     and what it sets is set here when it is done (a run in the task would have set it
-    here)."""
+    here).  Its exception is raised here as it is: through the future of
+    ``run_in_executor``, asyncio would replace a ``TimeoutError`` or a
+    ``CancelledError`` with a new one, without its cause and traceback."""
     context = contextvars.copy_context()
     try:
-        return await loop.run_in_executor(None, context.run, body)
+        value, exc = await loop.run_in_executor(None, context.run, _outcome, body)
     finally:
         _adopt(context)
+    if exc is not None:
+        try:
+            raise exc
+        finally:
+            exc = None  # no cycle through this frame
+    return value
+
+
+def _outcome(body: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    try:
+        return body(), None
+    except BaseException as exc:  # noqa: BLE001 - raised by ``_in_thread``, in the caller
+        return None, exc
 
 
 def _adopt(context: contextvars.Context) -> None:

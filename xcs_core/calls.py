@@ -40,6 +40,7 @@ from xcs_core.intrinsics import (
     _escaped,
     _force,
     atoms,
+    awaited,
     force,
     grown,
     guard,
@@ -382,5 +383,5 @@ _FAST: dict[Any, bool] = {fn: handler is _reference
 # failure, first seen inside a ``try`` body, passes ``except:`` and ``except BaseException:``
 twins.install({name: types.CellType(helper) for name, helper in zip(
     compiler.HELPERS,
-    (call, force, key, store, stored, guard, grown, mod, DeferredFailure, names),
+    (call, force, key, store, stored, guard, grown, mod, DeferredFailure, names, awaited),
     strict=True)})

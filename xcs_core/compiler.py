@@ -50,7 +50,8 @@ __all__ = ["HELPERS", "Compiled", "compile_code", "is_compiled", "is_user_code"]
 
 #: Names of the helper cells, in the order of the factory's first parameters.
 HELPERS = ("__xcs_call__", "__xcs_force__", "__xcs_key__", "__xcs_store__", "__xcs_stored__",
-           "__xcs_guard__", "__xcs_grown__", "__xcs_mod__", "__xcs_failure__", "__xcs_names__")
+           "__xcs_guard__", "__xcs_grown__", "__xcs_mod__", "__xcs_failure__", "__xcs_names__",
+           "__xcs_await__")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _EXAMPLES = _PACKAGE + "examples" + os.sep
 

@@ -19,9 +19,9 @@ import threading
 from typing import Any
 
 from xcs_core import values, walk
-from xcs_core.values import Traced
+from xcs_core.values import Pending, Traced
 
-__all__ = ["STATE", "atoms", "force", "grown", "guard", "guarded", "key", "mod", "names",
+__all__ = ["STATE", "atoms", "awaited", "force", "grown", "guard", "guarded", "key", "mod", "names",
            "resolve_deep", "store", "stored"]
 
 _ATOMS = walk.ATOMS
@@ -156,6 +156,30 @@ def names(found: Any) -> Any:
             del found[name]
         return found
     return [name for name in found if not name.startswith(_ADDED)]
+
+
+class _Lenient:
+    """``await`` of a pending async call in compiled code (``awaited``)."""
+
+    __slots__ = ("proxy",)
+
+    def __init__(self, proxy: Traced) -> None:
+        self.proxy = proxy
+
+    def __await__(self) -> Any:
+        return values._RT.await_pending(self.proxy)
+
+
+def awaited(value: Any) -> Any:
+    """What compiled code's ``await value`` awaits.  A pending async call's stand-in
+    (``Pending``) is awaited leniently: outside ``try``/``with`` the await does not wait,
+    and the call's failure becomes the program's from here (``Runtime.await_pending``).
+    Awaited anywhere else (code xcs does not compile: ``wait_for``, ``timeout``, a task),
+    it waits, on the event loop, so a timeout or a cancellation reaches it as in plain
+    Python."""
+    if type(value) is Pending:
+        return _Lenient(value.value)
+    return value
 
 
 def _escaped(container: Any) -> None:

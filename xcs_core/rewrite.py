@@ -26,6 +26,9 @@ written                              compiled to
                                      earlier call's failure passes every ``except``)
 ``locals()``, ``vars()``, ``dir()``  ``__xcs_names__(locals())`` (without the names the
                                      compiler added: its helpers, its temporaries)
+``await v``                          ``await __xcs_await__(v)`` (a pending async call outside
+                                     ``try``/``with`` is not waited for; code xcs does not
+                                     compile always waits: ``wait_for``, ``timeout``)
 ===================================  ==========================================================
 """
 
@@ -84,6 +87,11 @@ class Transformer(ast.NodeTransformer):
         return ast.copy_location(
             ast.Call(func=ast.Name(id="__xcs_call__", ctx=ast.Load()),
                      args=[node.func, *node.args], keywords=node.keywords), node)
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        self.generic_visit(node)
+        node.value = ast.copy_location(_call("__xcs_await__", node.value), node.value)
+        return node
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)

@@ -346,7 +346,8 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     name, on its first run) times its calls and warns if it made no leaf call."""
     twins.room_for_recursion()
     sched = Scheduler(executor.submit, executor.max_workers, around, executor.call,
-                      getattr(executor, "start", None), getattr(executor, "starts_calls", False))
+                      getattr(executor, "start", None), getattr(executor, "starts_calls", False),
+                      getattr(executor, "cancel", None))
     ctx = Context(RUN, sched, keep=observer is not None, check=executor.check)
     ctx.local = not getattr(executor, "copies_arguments", False)
     ctx.leaves, ctx.watch = leaves, (Watch() if watch else None)

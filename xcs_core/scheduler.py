@@ -86,7 +86,8 @@ class Scheduler(Waiting):
     def __init__(self, submit: Callable[[Callable[[], None]], Any], max_workers: int,
                  around: Callable[[Node], Any] | None = None,
                  call: Callable[..., Any] = direct_call,
-                 start: Callable[..., None] | None = None, starts_calls: bool = False) -> None:
+                 start: Callable[..., None] | None = None, starts_calls: bool = False,
+                 cancel: Callable[[Node], None] | None = None) -> None:
         # ``with self.lock`` holds the condition's lock without a Python-level frame; the
         # condition itself is made when a thread first waits (``Waiting.cond``)
         self.lock = threading.Lock()
@@ -97,6 +98,7 @@ class Scheduler(Waiting):
         # op's coroutine function); done([(node, value, exc), ...]) reports calls that ended
         self._start = start
         self.starts_calls = starts_calls and start is not None
+        self._stop = cancel  # cancel(node): stop a call ``start`` began (``Waiting.cancel``)
         self._async_done = self._after_async  # one object: the loop groups endings by it
         self._to_start: deque[Node] = deque()  # async calls to start (outside the lock)
         self._to_submit: deque[Node] = deque()  # sync calls to hand to the pool (likewise)

@@ -145,6 +145,18 @@ class _Runtime:
         node.sched.own(node, ctx.count - 0.5)
         return self.await_value(proxy)
 
+    def cancel_pending(self, proxy: Traced, exc: BaseException) -> None:
+        """The awaiter of a dispatched async call was cancelled (``exc``: a timeout ran
+        out, ``task.cancel()``): so is the call, as the awaited coroutine is in plain
+        Python (``Waiting.cancel``)."""
+        import asyncio  # a loop is running: asyncio is imported
+
+        if isinstance(exc, type):
+            exc = exc() if issubclass(exc, asyncio.CancelledError) else None
+        node = proxy._xcs_node
+        if isinstance(exc, asyncio.CancelledError) and node.sched is not None:
+            node.sched.cancel(node, exc)
+
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
         ctx = current()
@@ -161,13 +173,27 @@ def _exactly(node: Node) -> Any:
 
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        node.sched.when_done(node, lambda: loop.call_soon_threadsafe(_set, done))
-        yield from done
+        node.sched.when_done(node, lambda: _wake(loop, done))
+        try:
+            yield from done
+        except asyncio.CancelledError as exc:  # its awaiter was cancelled: so is the call
+            node.sched.cancel(node, exc)
+            raise
     if node.state == FAILED:
         if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
             raise DeferredFailure()
         reraise(node.exc)
     return value_of(node)
+
+
+def _wake(loop: Any, future: Any) -> None:
+    """Runs under the scheduler's lock when an awaited call ends: hand over to the
+    awaiter's loop, unless that loop has closed (its awaiter was cancelled, and its
+    ``asyncio.run`` ended before the call did)."""
+    try:
+        loop.call_soon_threadsafe(_set, future)
+    except RuntimeError:  # the loop is closed: nobody is left to wake
+        pass
 
 
 def _set(future: Any) -> None:

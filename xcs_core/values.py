@@ -39,6 +39,7 @@ class Runtime(Protocol):
     def iterate(self, proxy: Traced) -> Any: ...
     def await_value(self, proxy: Traced) -> Any: ...
     def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
+    def cancel_pending(self, proxy: Traced, exc: BaseException) -> None: ...
 
 
 _RT: Runtime | None = None
@@ -245,8 +246,8 @@ class Pending(Ready):
     def __init__(self, value: Any) -> None:
         self.value, self._steps = value, None
 
-    def __await__(self) -> Any:
-        return _RT.await_pending(self.value)
+    def __await__(self) -> Any:  # compiled code's ``await`` is ``intrinsics.awaited``
+        return _RT.await_pending(self.value, exactly=True)
 
     def send(self, value: Any) -> Any:
         if self._steps is None:
@@ -254,8 +255,9 @@ class Pending(Ready):
         return self._steps.send(value)
 
     def throw(self, *exc: Any) -> Any:
-        if self._steps is None:
+        if self._steps is None:  # a task cancelled before its first step: so is the call
             self._steps = _RT.await_pending(self.value, exactly=True)
+            _RT.cancel_pending(self.value, exc[1] if len(exc) > 1 and exc[1] else exc[0])
         return self._steps.throw(*exc)
 
     def close(self) -> None:

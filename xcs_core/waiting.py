@@ -78,6 +78,22 @@ class Waiting:
                 return
         callback()
 
+    def cancel(self, node: Node, exc: BaseException) -> None:
+        """The awaiter of the async call ``node`` was cancelled (``exc``): so is the call,
+        as the awaited coroutine is in plain Python.  One not started yet never starts;
+        one running on an event loop has its task cancelled (its coroutine sees ``exc``
+        at its ``await``).  Either way it fails with a failure that is nobody's (the
+        awaiter has the cancellation), and the jitted call does not wait for it to run."""
+        with self.lock:
+            if node.state >= DONE:
+                return
+            if node.state != RUNNING:  # waiting for its inputs
+                self._fail_locked(node, exc, owned=False)
+                self._notify_locked()
+                return
+        if self._stop is not None:  # started through the executor (see ``start``)
+            self._stop(node)
+
     def _tell_waiters_locked(self, node: Node) -> None:
         """``node`` has finished (done or failed): run its ``when_done`` callbacks and count
         it down in the ``wait_many`` groups that wait for it."""

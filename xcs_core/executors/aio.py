@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from xcs_core.executors.threads import OffloadExecutor
-from xcs_core.nodes import direct_call
+from xcs_core.nodes import DONE, direct_call
 
 __all__ = ["AsyncioExecutor", "LoopExecutor", "call_on"]
 
@@ -47,6 +47,16 @@ class _OnLoop:
         if starts is None or starts.loop is not self.loop:
             starts = self._starts = starts_of(self.loop)
         starts.add((coroutine_function, args, kwargs, done, token, context))
+
+    def cancel(self, token: Any) -> None:
+        """Cancel the call started as ``token`` (a scheduler's node, from any thread): its
+        task is cancelled, or, not made yet, it is never made; either way it ends with
+        ``CancelledError``.  One that has ended already is left as it is."""
+        starts = starts_of(self.loop)
+        if _running_loop() is self.loop:
+            starts.cancel(token)
+        else:
+            self.loop.call_soon_threadsafe(starts.cancel, token)
 
 
 class AsyncioExecutor(_OnLoop, OffloadExecutor):
@@ -99,6 +109,8 @@ class _Starts:
         self.lock = threading.Lock()
         self.scheduled = False
         self.ended: list[tuple[Done, Any, Any, BaseException | None]] = []  # loop only
+        self.tasks: dict[Any, asyncio.Task] = {}  # running, by token (loop only)
+        self.cancelled: set[Any] = set()  # tokens cancelled before their task was made
 
     def add(self, item: _Item) -> None:
         """Queue a start; the first since the loop last drained schedules the drain.
@@ -125,9 +137,13 @@ class _Starts:
         runs are the next drain's: the loop's other callbacks are not held up)."""
         with self.lock:
             self.scheduled = False
-        create_task, queue = self.loop.create_task, self.queue
+        create_task, queue, tasks = self.loop.create_task, self.queue, self.tasks
         for _ in range(len(queue)):
             coroutine_function, args, kwargs, done, token, context = queue.popleft()
+            if self.cancelled and token in self.cancelled:
+                self.cancelled.discard(token)
+                self._ended(done, token, None, asyncio.CancelledError())
+                continue
             try:  # a task runs in the context of its call site (a copy made for this call)
                 coroutine = coroutine_function(*args, **kwargs)
                 if context is None:
@@ -139,9 +155,21 @@ class _Starts:
             except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
                 self._ended(done, token, None, exc)
                 continue
+            tasks[token] = task
             task.add_done_callback(functools.partial(self._task_done, done, token))
 
+    def cancel(self, token: Any) -> None:
+        """Runs on the loop: cancel ``token``'s task, or mark it to be skipped by the
+        drain that will find it (the scheduler hands it over after this, from another
+        thread).  A token whose call has ended, or was reported, is left alone."""
+        task = self.tasks.get(token)
+        if task is not None:
+            task.cancel()
+        elif token.state < DONE and all(item[1] is not token for item in self.ended):
+            self.cancelled.add(token)
+
     def _task_done(self, done: Done, token: Any, task: Any) -> None:
+        del self.tasks[token]
         if task.cancelled():
             self._ended(done, token, None, asyncio.CancelledError())
             return
@@ -194,13 +222,16 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple
 
 
 class LoopExecutor(_OnLoop):
-    """An ``AsyncioExecutor`` whose async calls go to a given (the caller's) loop."""
+    """An executor whose async calls go to a given (the caller's) loop, its sync calls to
+    the threads of the executor it is made from (``on_loop``)."""
 
     name = "asyncio"
     parallel = True
 
-    def __init__(self, base: AsyncioExecutor, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, base: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """``base``: the executor whose threads run sync calls (asyncio's or threads)."""
         self._base, self.loop, self.max_workers = base, loop, base.max_workers
+        self.name = base.name
         self.submit, self.check = base.submit, base.check
 
     def shutdown(self) -> None:

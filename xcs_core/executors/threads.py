@@ -20,6 +20,7 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from xcs_core.nodes import direct_call
 
@@ -70,6 +71,13 @@ class ThreadExecutor:
                     self._busy -= 1
 
     check = None  # every call can run on a thread (see ``Executor.check``)
+
+    def on_loop(self, loop: Any) -> Any:
+        """This executor, but running async calls as tasks of ``loop`` (a jitted
+        coroutine's caller's running loop), where they can be awaited and cancelled."""
+        from xcs_core.executors.aio import LoopExecutor
+
+        return LoopExecutor(self, loop)
 
     @property
     def threads(self) -> int:

@@ -1,0 +1,148 @@
+"""Cancelling an awaited async call, as plain Python cancels an awaited coroutine.
+
+A timeout that runs out (``asyncio.wait_for``, ``asyncio.timeout``) or a
+``task.cancel()`` reaches the call's coroutine as ``CancelledError`` at its
+``await``: its ``finally`` runs, the code after the ``await`` never does, and the
+jitted call returns without waiting for it.  The calls here wait on an event
+nobody sets: a call that is not cancelled would hang its test (each runs in a
+thread joined with a timeout, and the test fails on what the call recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+
+import xcs_core as xcs
+
+LOG: list[str] = []
+
+
+@xcs.op
+async def never_ends(name):
+    LOG.append(f"{name} started")
+    try:
+        await asyncio.Event().wait()  # nobody sets it: only a cancellation ends this
+        LOG.append(f"{name} finished")
+    except asyncio.CancelledError:
+        LOG.append(f"{name} cancelled")
+        raise
+    return name
+
+
+@xcs.op
+async def quick(name):
+    await asyncio.sleep(0)
+    LOG.append(f"{name} done")
+    return name
+
+
+def _within(seconds, fn):
+    """``fn()``'s result or exception, or a failure if it has not returned in ``seconds``
+    (a hang: the call it waits for was never cancelled)."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - compared by the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"hung; the calls recorded {LOG}"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_log():
+    LOG.clear()
+
+
+EXECUTORS = ["threads", "asyncio"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_timeout_cancels_the_call_it_ran_out_on(executor):
+    @xcs.jit(executor=executor)
+    async def program(q):
+        first = await quick(q)
+        try:
+            late = await asyncio.wait_for(never_ends(q), timeout=0.05)
+        except asyncio.TimeoutError:
+            late = "timed out"
+        return [first, late]
+
+    assert _within(20, lambda: asyncio.run(program("a"))) == ["a", "timed out"]
+    assert sorted(LOG) == ["a cancelled", "a done", "a started"]  # the two ran at once
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_an_unguarded_timeout_raises_where_plain_python_does(executor):
+    """On 3.12+ ``wait_for`` awaits the call in the caller's task: code xcs does not
+    compile always waits for the call, so the timeout fires."""
+    @xcs.jit(executor=executor)
+    async def program(q):
+        return await asyncio.wait_for(never_ends(q), timeout=0.05)
+
+    with pytest.raises(TimeoutError if sys.version_info >= (3, 11) else asyncio.TimeoutError
+                       ) as info:
+        _within(20, lambda: asyncio.run(program("b")))
+    assert isinstance(info.value.__context__, asyncio.CancelledError)  # as plain Python's
+    assert LOG == ["b started", "b cancelled"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_task_cancelled_before_its_first_step_never_starts_its_call(executor):
+    @xcs.jit(executor=executor)
+    async def program(q):
+        task = asyncio.create_task(never_ends(q))
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    assert _within(20, lambda: asyncio.run(program("c"))) == "cancelled"
+    # plain Python never starts it; xcs may have started it when it was called
+    assert LOG in ([], ["c started", "c cancelled"])
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_running_task_cancelled_cancels_its_call(executor):
+    @xcs.jit(executor=executor)
+    async def program(q):
+        task = asyncio.create_task(never_ends(q))
+        while not LOG:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    assert _within(20, lambda: asyncio.run(program("d"))) == "cancelled"
+    assert LOG == ["d started", "d cancelled"]
+
+
+def test_a_loop_inside_a_sync_jit_cancels_the_call_on_the_executors_loop():
+    """The awaiter's loop (``asyncio.run`` in the jitted code) is not the loop the
+    asyncio executor runs the call on: the cancellation crosses threads."""
+    async def inner(q):
+        try:
+            return await asyncio.wait_for(never_ends(q), timeout=0.05)
+        except asyncio.TimeoutError:
+            return "timed out"
+
+    @xcs.jit(executor="asyncio")
+    def program(q):
+        return asyncio.run(inner(q))
+
+    assert _within(20, lambda: program("e")) == "timed out"
+    assert LOG == ["e started", "e cancelled"]
