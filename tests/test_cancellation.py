@@ -146,3 +146,46 @@ def test_a_loop_inside_a_sync_jit_cancels_the_call_on_the_executors_loop():
 
     assert _within(20, lambda: program("e")) == "timed out"
     assert LOG == ["e started", "e cancelled"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_timed_out_gather_cancels_every_call_it_was_given(executor):
+    @xcs.jit(executor=executor)
+    async def program(q):
+        try:
+            return await asyncio.wait_for(asyncio.gather(never_ends(q), never_ends(q + "2")),
+                                          timeout=0.05)
+        except asyncio.TimeoutError:
+            return "timed out"
+
+    assert _within(20, lambda: asyncio.run(program("f"))) == "timed out"
+    assert sorted(LOG) == ["f cancelled", "f started", "f2 cancelled", "f2 started"]
+
+
+RELEASE: dict = {}
+
+
+@xcs.op
+async def held(name):
+    """Ends once ``RELEASE["event"]`` is set: set by the test when all four calls are in
+    flight, which only a program that issued the second gather before the first one's
+    calls ended can reach."""
+    LOG.append(f"{name} started")
+    if sum(entry.endswith("started") for entry in LOG) == 4:
+        RELEASE["event"].set()
+    await asyncio.wait_for(RELEASE["event"].wait(), timeout=5)
+    return name
+
+
+def test_awaiting_a_gather_outside_try_does_not_wait_so_the_next_gather_overlaps_it():
+    """Compiled code's ``await gather(...)`` of dispatched calls is lenient (the stand-ins
+    are returned at once): the second gather's calls are issued while the first's run."""
+    @xcs.jit(executor="asyncio")
+    async def program():
+        RELEASE["event"] = asyncio.Event()
+        first = await asyncio.gather(held("a"), held("b"))
+        second = await asyncio.gather(held("c"), held("d"))
+        return first + second
+
+    assert _within(20, lambda: asyncio.run(program())) == ["a", "b", "c", "d"]
+    assert sorted(LOG) == ["a started", "b started", "c started", "d started"]

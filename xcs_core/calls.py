@@ -207,16 +207,27 @@ def _gather(ctx: Any, gather: Any, args: tuple, kwargs: dict) -> Any:
 
 
 async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list[Any]:
-    if not return_exceptions:
-        return [await call for call in calls]
-    out: list[Any] = []
-    with _GUARD:
-        for call in calls:
-            try:
-                out.append(await call)
-            except Exception as exc:  # noqa: BLE001 - what gather returns in its place
-                out.append(exc)
-    return out
+    """Each call awaited as compiled code awaits it (``intrinsics.awaited``); cancelled
+    (a timeout, ``task.cancel()``), it cancels every call it was given, as gather
+    cancels its children."""
+    try:
+        if not return_exceptions:
+            return [await awaited(call) for call in calls]
+        out: list[Any] = []
+        with _GUARD:
+            for call in calls:
+                try:
+                    out.append(await awaited(call))
+                except Exception as exc:  # noqa: BLE001 - what gather returns in its place
+                    out.append(exc)
+        return out
+    except BaseException as exc:
+        import asyncio  # a loop is running: asyncio is imported
+
+        if isinstance(exc, asyncio.CancelledError):
+            for call in calls:
+                values._RT.cancel_pending(call.value, exc)
+        raise
 
 
 def _method(ctx: Any, method: types.MethodType, args: tuple, kwargs: dict) -> Any:
