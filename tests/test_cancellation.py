@@ -189,3 +189,26 @@ def test_awaiting_a_gather_outside_try_does_not_wait_so_the_next_gather_overlaps
 
     assert _within(20, lambda: asyncio.run(program())) == ["a", "b", "c", "d"]
     assert sorted(LOG) == ["a started", "b started", "c started", "d started"]
+
+
+@xcs.op(effect=True)
+def publish(text):
+    LOG.append(f"published {text}")
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_an_effect_right_after_cancel_does_not_wait_for_the_cancelled_call(executor):
+    """``task.cancel()`` cancels the call at once: the effect after it, which waits for
+    every earlier call, finds it cancelled (its task only sees the cancellation when it
+    next runs, after the effect)."""
+    @xcs.jit(executor=executor)
+    async def program(q):
+        tasks = [asyncio.create_task(quick(q)), asyncio.create_task(never_ends(q))]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        publish(q)
+        return [task.result() for task in done]
+
+    assert _within(20, lambda: asyncio.run(program("g"))) == ["g"]
+    assert "g finished" not in LOG and LOG[-1] == "published g"

@@ -1116,6 +1116,40 @@ async def program(q, n, models, history, cfg):
     text4 = await asyncio.wait_for(aslow(q), timeout=0.01)
     return {"text4": text4}
 """),
+    # seed 10201: calls differs (an effect right after ``task.cancel()`` waited for every
+    # earlier call, the cancelled one included, before its task could see the cancellation:
+    # the call ran to its end and recorded itself)
+    "an_effect_right_after_cancel_does_not_wait_for_the_cancelled_call": (
+        10201, _args("rate this poem", 3, ["m1", "m2"], "short", 2), """\
+def checked(text):
+    out = risky(text)
+    LOG.append(("checked", text))
+    return out.upper()
+
+@xcs.jit
+async def program(q, n, models, history, cfg):
+    tk = [asyncio.create_task(allm(q)), asyncio.create_task(aslow(q))]
+    done, pending = await asyncio.wait(tk, return_when=asyncio.FIRST_COMPLETED)
+    for p in pending:
+        p.cancel()
+    texts1 = [d.result() for d in done]
+    msgs4 = [q, q]
+    text3 = llm(msgs4)
+    msgs4.append("extra")
+    try:
+        text6 = checked(text3)
+    except ValueError as exc:
+        LOG.append(("helper ValueError", str(exc)))
+        text6 = "bad"
+    except KeyError:
+        text6 = "nokey"
+    else:
+        LOG.append(("else", text6))
+    finally:
+        LOG.append("helper finally")
+    publish(text6)
+    return {}
+"""),
     # the same inside ``asyncio.timeout`` (3.11+; a with body: the call is awaited there)
     "a_call_in_an_expired_timeout_block_is_cancelled": (
         202, _args("plan a trip", 3, ["m1", "m2"], "short", 2), """\

@@ -11,6 +11,7 @@ scheduler while its inputs are pending.  Importing this module installs it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextvars import copy_context
 from typing import Any
@@ -172,18 +173,42 @@ def _exactly(node: Node) -> Any:
         import asyncio  # a loop is running: asyncio is imported
 
         loop = asyncio.get_running_loop()
-        done = loop.create_future()
+        done = _awaited_class()(loop=loop)
+        done.node = node
         node.sched.when_done(node, lambda: _wake(loop, done))
         try:
             yield from done
         except asyncio.CancelledError as exc:  # its awaiter was cancelled: so is the call
-            node.sched.cancel(node, exc)
+            if not done.cancelled():  # (thrown in, not through ``task.cancel()``)
+                node.sched.cancel(node, exc)
             raise
     if node.state == FAILED:
         if isinstance(node.exc, Cancelled):  # an earlier failure stopped it: that one counts
             raise DeferredFailure()
         reraise(node.exc)
     return value_of(node)
+
+
+@functools.cache
+def _awaited_class() -> type:
+    """The class of the future an exact await of a call waits on (made on first use: an
+    event loop is running, so asyncio is imported)."""
+    import asyncio
+
+    class Awaited(asyncio.Future):
+        """Cancelling it cancels the call it waits for (``Waiting.cancel``).  A task's
+        ``cancel()`` cancels the future it waits on at once, so the call is cancelled
+        before the code after ``cancel()`` goes on (an effect there waits for every
+        earlier call), not when the task next runs."""
+
+        node: Node
+
+        def cancel(self, msg: Any = None) -> bool:
+            if not self.done():
+                self.node.sched.cancel(self.node, asyncio.CancelledError())
+            return super().cancel(msg)
+
+    return Awaited
 
 
 def _wake(loop: Any, future: Any) -> None:
