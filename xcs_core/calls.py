@@ -221,12 +221,9 @@ async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list
                 except Exception as exc:  # noqa: BLE001 - what gather returns in its place
                     out.append(exc)
         return out
-    except BaseException as exc:
-        import asyncio  # a loop is running: asyncio is imported
-
-        if isinstance(exc, asyncio.CancelledError):
-            for call in calls:
-                values._RT.cancel_pending(call.value, exc)
+    except BaseException as exc:  # a cancellation cancels them all (nothing else does)
+        for call in calls:
+            values._RT.cancel_pending(call.value, exc)
         raise
 
 

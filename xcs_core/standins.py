@@ -146,10 +146,11 @@ class _Runtime:
         node.sched.own(node, ctx.count - 0.5)
         return self.await_value(proxy)
 
-    def cancel_pending(self, proxy: Traced, exc: BaseException) -> None:
-        """The awaiter of a dispatched async call was cancelled (``exc``: a timeout ran
-        out, ``task.cancel()``): so is the call, as the awaited coroutine is in plain
-        Python (``Waiting.cancel``)."""
+    def cancel_pending(self, proxy: Traced, exc: Any) -> None:
+        """``exc`` (an exception or its class) was raised into the awaiter of a dispatched
+        async call: a ``CancelledError`` (a timeout ran out, ``task.cancel()``) cancels the
+        call, as the awaited coroutine is in plain Python (``Waiting.cancel``); anything
+        else leaves it alone."""
         import asyncio  # a loop is running: asyncio is imported
 
         if isinstance(exc, type):

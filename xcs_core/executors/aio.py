@@ -223,9 +223,8 @@ def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], args: tuple
 
 class LoopExecutor(_OnLoop):
     """An executor whose async calls go to a given (the caller's) loop, its sync calls to
-    the threads of the executor it is made from (``on_loop``)."""
+    the threads of the executor it is made from (``on_loop``), whose name it has."""
 
-    name = "asyncio"
     parallel = True
 
     def __init__(self, base: Any, loop: asyncio.AbstractEventLoop) -> None:
