@@ -99,7 +99,7 @@ def test_an_unguarded_timeout_raises_where_plain_python_does(executor):
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
-def test_a_task_cancelled_before_its_first_step_never_starts_its_call(executor):
+def test_a_task_cancelled_before_its_first_step_cancels_its_call(executor):
     @xcs.jit(executor=executor)
     async def program(q):
         task = asyncio.create_task(never_ends(q))
