@@ -212,3 +212,17 @@ def test_an_effect_right_after_cancel_does_not_wait_for_the_cancelled_call(execu
 
     assert _within(20, lambda: asyncio.run(program("g"))) == ["g"]
     assert "g finished" not in LOG and LOG[-1] == "published g"
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_an_async_call_made_as_a_statement_and_never_awaited_is_cancelled(executor):
+    """Plain Python never runs a coroutine nobody awaits; the jitted call cancels the
+    call (it was dispatched when made) instead of waiting for it to end."""
+    @xcs.jit(executor=executor)
+    async def program(q):
+        never_ends(q)  # a coroutine made and dropped
+        return await quick(q)
+
+    assert _within(20, lambda: asyncio.run(program("h"))) == "h"
+    # never started, or started (it was dispatched) and cancelled, never finished
+    assert sorted(LOG) in (["h done"], ["h cancelled", "h done", "h started"])

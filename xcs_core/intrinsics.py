@@ -178,6 +178,7 @@ def awaited(value: Any) -> Any:
     it waits, on the event loop, so a timeout or a cancellation reaches it as in plain
     Python."""
     if type(value) is Pending:
+        value.awaited = True
         return _Lenient(value.value)
     return value
 

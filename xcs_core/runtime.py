@@ -30,6 +30,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from xcs_core import calls, cost, intrinsics, mutation, sites, twins, walk  # noqa: F401 - calls: cells
+from xcs_core import values as _values
 from xcs_core.boundary import at_call_site, explain_escape, settle, settle_after_failure
 from xcs_core.errors import DeferredFailure
 from xcs_core.ir import OpKind
@@ -50,7 +51,7 @@ from xcs_core.nodes import (
     written,
 )
 from xcs_core.scheduler import Scheduler
-from xcs_core.values import Pending, Ready, Traced
+from xcs_core.values import ABANDONED, Pending, Ready, Traced
 from xcs_core.waiting import NEVER
 
 __all__ = ["Context", "DeferredFailure", "current", "run"]
@@ -364,6 +365,8 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
             raise
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
             error = exc
+        if ABANDONED:  # async calls nobody awaited: plain Python never ran them
+            _values._RT.cancel_abandoned()
         try:
             sched.wait_all()
         except BaseException:  # Ctrl-C while waiting for the last calls

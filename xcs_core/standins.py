@@ -159,6 +159,23 @@ class _Runtime:
         if isinstance(exc, asyncio.CancelledError) and node.sched is not None:
             node.sched.cancel(node, exc)
 
+    def cancel_abandoned(self) -> None:
+        """Cancel the async calls whose ``Pending`` was dropped unawaited (``ABANDONED``):
+        plain Python never runs a coroutine nobody awaits, so the jitted call must not wait
+        for them (one that never ends would hang it)."""
+        if not values.ABANDONED:
+            return
+        import asyncio  # an async call was made where a loop runs: asyncio is imported
+
+        while True:
+            try:
+                proxy = values.ABANDONED.popleft()
+            except IndexError:
+                return
+            node = proxy._xcs_node
+            if node.sched is not None:
+                node.sched.cancel(node, asyncio.CancelledError())
+
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
         ctx = current()

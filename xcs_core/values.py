@@ -21,6 +21,7 @@ would see without xcs.
 
 from __future__ import annotations
 
+import collections
 import collections.abc
 import operator
 from typing import Any, Protocol
@@ -40,6 +41,7 @@ class Runtime(Protocol):
     def await_value(self, proxy: Traced) -> Any: ...
     def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
     def cancel_pending(self, proxy: Traced, exc: Any) -> None: ...
+    def cancel_abandoned(self) -> None: ...
 
 
 _RT: Runtime | None = None
@@ -239,30 +241,44 @@ class Pending(Ready):
     Awaiting it is ``Runtime.await_pending``.  It is a coroutine to asyncio
     (``create_task``, ``TaskGroup``, ``iscoroutine``), as the call's coroutine would be;
     a task driving it (``send``) waits for the call and ends with its exception, so
-    whoever awaits the task gets it, as in plain Python."""
+    whoever awaits the task gets it, as in plain Python.  One dropped without ever being
+    awaited (a coroutine plain Python would never have run: ``op(x)`` as a statement) is
+    put in ``ABANDONED``: its call is cancelled when the jitted code returns
+    (``Runtime.cancel_abandoned``).  One still held then (in a list the function's frame
+    kept: a pending call's node holds that frame, for its traceback) runs to its end."""
 
-    __slots__ = ("_steps",)
+    __slots__ = ("_steps", "awaited")
 
     def __init__(self, value: Any) -> None:
-        self.value, self._steps = value, None
+        self.value, self._steps, self.awaited = value, None, False
 
     def __await__(self) -> Any:  # compiled code's ``await`` is ``intrinsics.awaited``
+        self.awaited = True
         return _RT.await_pending(self.value, exactly=True)
 
     def send(self, value: Any) -> Any:
         if self._steps is None:
-            self._steps = _RT.await_pending(self.value, exactly=True)
+            self._steps, self.awaited = _RT.await_pending(self.value, exactly=True), True
         return self._steps.send(value)
 
     def throw(self, *exc: Any) -> Any:
         if self._steps is None:  # a task cancelled before its first step: so is the call
-            self._steps = _RT.await_pending(self.value, exactly=True)
+            self._steps, self.awaited = _RT.await_pending(self.value, exactly=True), True
             _RT.cancel_pending(self.value, exc[1] if len(exc) > 1 and exc[1] else exc[0])
         return self._steps.throw(*exc)
 
     def close(self) -> None:
         if self._steps is not None:
             self._steps.close()
+
+    def __del__(self) -> None:
+        # may run anywhere (a collection inside a locked section): only hand it over
+        if not self.awaited and ABANDONED is not None:  # (None: the interpreter is exiting)
+            ABANDONED.append(self.value)
+
+
+#: stand-ins of async calls whose ``Pending`` was dropped without being awaited
+ABANDONED: collections.deque[Traced] = collections.deque()
 
 
 collections.abc.Coroutine.register(Pending)
