@@ -226,3 +226,64 @@ def test_an_async_call_made_as_a_statement_and_never_awaited_is_cancelled(execut
     assert _within(20, lambda: asyncio.run(program("h"))) == "h"
     # never started, or started (it was dispatched) and cancelled, never finished
     assert sorted(LOG) in (["h done"], ["h cancelled", "h done", "h started"])
+
+
+class _Token:
+    state = 0  # a node's state before it is done
+
+
+@pytest.mark.parametrize("first_step", [False, True])
+def test_a_started_call_cancelled_before_or_after_its_tasks_first_step_is_reported_once(
+        first_step):
+    """The loop's side of cancelling (``_Starts``): a task cancelled before its first step
+    never runs the call (its coroutine is never made) and still reports
+    ``CancelledError``; one cancelled at its ``await`` reports the ``CancelledError`` its
+    coroutine raised.  Either way the call is reported once and no task is kept."""
+    from xcs_core.executors.aio import starts_of
+
+    ran: list[str] = []
+    reported: list = []
+
+    async def call(name):
+        ran.append(name)
+        await asyncio.Event().wait()
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        starts, token = starts_of(loop), _Token()
+        starts.add((call, ("x",), {}, reported.extend, token, None))
+        await asyncio.sleep(0)  # the drain made the task
+        assert token in starts.tasks
+        if first_step:
+            await asyncio.sleep(0)  # the task ran up to its ``await``
+        starts.cancel(token)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return starts
+
+    starts = asyncio.run(scenario())
+    assert ran == (["x"] if first_step else [])
+    assert [(token_, value, type(exc)) for token_, value, exc in reported] == [
+        (token_, None, asyncio.CancelledError) for token_, _, _ in reported]
+    assert len(reported) == 1 and not starts.tasks
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory: 3.12+")
+def test_async_calls_under_an_eager_task_factory_are_reported_and_not_kept():
+    """An eager task factory runs a task's first step inside ``create_task``: a call that
+    ends there is reported, and no finished task is kept for cancelling."""
+    from xcs_core.executors.aio import starts_of
+
+    @xcs.jit(executor="asyncio")
+    async def program(n):
+        ready = [quick(f"q{i}") for i in range(n)]
+        return await asyncio.gather(*ready)
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        value = await program(4)
+        return value, dict(starts_of(asyncio.get_running_loop()).tasks)
+
+    value, kept = _within(20, lambda: asyncio.run(main()))
+    assert value == ["q0", "q1", "q2", "q3"] and kept == {}
+    assert sorted(LOG) == ["q0 done", "q1 done", "q2 done", "q3 done"]

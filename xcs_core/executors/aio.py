@@ -137,44 +137,54 @@ class _Starts:
         runs are the next drain's: the loop's other callbacks are not held up)."""
         with self.lock:
             self.scheduled = False
-        create_task, queue, tasks = self.loop.create_task, self.queue, self.tasks
+        create_task, queue, tasks, run = self.loop.create_task, self.queue, self.tasks, self._run
         for _ in range(len(queue)):
             coroutine_function, args, kwargs, done, token, context = queue.popleft()
             if self.cancelled and token in self.cancelled:
                 self.cancelled.discard(token)
                 self._ended(done, token, None, asyncio.CancelledError())
                 continue
-            try:  # a task runs in the context of its call site (a copy made for this call)
-                coroutine = coroutine_function(*args, **kwargs)
-                if context is None:
-                    task = create_task(coroutine)
-                elif _TASK_CONTEXT:
-                    task = create_task(coroutine, context=context)
-                else:  # Python 3.10: a task copies the context it is made in
-                    task = context.run(create_task, coroutine)
-            except BaseException as exc:  # noqa: BLE001 - reported as the call's failure
-                self._ended(done, token, None, exc)
-                continue
-            tasks[token] = task
-            task.add_done_callback(functools.partial(self._task_done, done, token))
+            # a task runs in the context of its call site (a copy made for this call)
+            coroutine = run(coroutine_function, args, kwargs, done, token)
+            if context is None:
+                task = create_task(coroutine)
+            elif _TASK_CONTEXT:
+                task = create_task(coroutine, context=context)
+            else:  # Python 3.10: a task copies the context it is made in
+                task = context.run(create_task, coroutine)
+            if not task.done():  # (an eager task factory may have run it to its end)
+                tasks[token] = (task, done)
+
+    async def _run(self, coroutine_function: Any, args: tuple, kwargs: dict, done: Done,
+                   token: Any) -> None:
+        """A call's task: its outcome is reported from its last step (no done callback, no
+        extra turn of the loop per call)."""
+        try:
+            value = await coroutine_function(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - the call's failure, its caller's to raise
+            self.tasks.pop(token, None)
+            self._ended(done, token, None, exc)
+        else:
+            self.tasks.pop(token, None)
+            self._ended(done, token, value, None)
 
     def cancel(self, token: Any) -> None:
         """Runs on the loop: cancel ``token``'s task, or mark it to be skipped by the
         drain that will find it (the scheduler hands it over after this, from another
         thread).  A token whose call has ended, or was reported, is left alone."""
-        task = self.tasks.get(token)
-        if task is not None:
+        entry = self.tasks.pop(token, None)
+        if entry is not None:
+            task, done = entry
+            # the call's ``CancelledError`` is reported by ``_run``; a task cancelled before
+            # its first step never runs ``_run``, and ends cancelled: reported here
+            task.add_done_callback(functools.partial(self._cancelled, done, token))
             task.cancel()
         elif token.state < DONE and all(item[1] is not token for item in self.ended):
             self.cancelled.add(token)
 
-    def _task_done(self, done: Done, token: Any, task: Any) -> None:
-        del self.tasks[token]
+    def _cancelled(self, done: Done, token: Any, task: Any) -> None:
         if task.cancelled():
             self._ended(done, token, None, asyncio.CancelledError())
-            return
-        exc = task.exception()
-        self._ended(done, token, None if exc else task.result(), exc)
 
     def _ended(self, done: Done, token: Any, value: Any, exc: BaseException | None) -> None:
         if not self.ended:
