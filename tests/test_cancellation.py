@@ -287,3 +287,39 @@ def test_async_calls_under_an_eager_task_factory_are_reported_and_not_kept():
     value, kept = _within(20, lambda: asyncio.run(main()))
     assert value == ["q0", "q1", "q2", "q3"] and kept == {}
     assert sorted(LOG) == ["q0 done", "q1 done", "q2 done", "q3 done"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_async_calls_kept_unawaited_in_a_list_are_cancelled_when_the_function_returns(
+        executor):
+    """Plain Python never runs the coroutines of a list it awaits only some of; the
+    jitted call cancels the calls it dispatched for them instead of waiting for them (one
+    that never ends hung it)."""
+    @xcs.jit(executor=executor)
+    async def program(q):
+        calls = [quick(q), never_ends(q), never_ends(q + "2")]
+        first = await calls[0]
+        return [first, len(calls)]
+
+    assert _within(20, lambda: asyncio.run(program("k"))) == ["k", 3]
+    assert "k finished" not in LOG and "k2 finished" not in LOG
+    assert "k done" in LOG
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_async_calls_returned_or_given_to_the_caller_unawaited_are_not_cancelled(executor):
+    """A coroutine the function returns, or leaves in a list it was given, is the caller's
+    to await, as in plain Python: its call runs and the caller gets its value."""
+    @xcs.jit(executor=executor)
+    async def program(q, box):
+        box.append(quick(q + "-given"))
+        held = quick(q + "-returned")
+        return [held]
+
+    async def caller():
+        box: list = []
+        returned = await program("r", box)
+        return [await returned[0], await box[0]]
+
+    assert _within(20, lambda: asyncio.run(caller())) == ["r-returned", "r-given"]
+    assert sorted(LOG) == ["r-given done", "r-returned done"]

@@ -365,8 +365,9 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
             raise
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
             error = exc
-        if ABANDONED:  # async calls nobody awaited: plain Python never ran them
-            _values._RT.cancel_abandoned()
+        unawaited = sched.unawaited()
+        if ABANDONED or unawaited:  # plain Python never ran calls nobody awaited
+            _values._RT.cancel_unawaited(unawaited, (out, args, kwargs))
         try:
             sched.wait_all()
         except BaseException:  # Ctrl-C while waiting for the last calls

@@ -159,22 +159,30 @@ class _Runtime:
         if isinstance(exc, asyncio.CancelledError) and node.sched is not None:
             node.sched.cancel(node, exc)
 
-    def cancel_abandoned(self) -> None:
-        """Cancel the async calls whose ``Pending`` was dropped unawaited (``ABANDONED``):
-        plain Python never runs a coroutine nobody awaits, so the jitted call must not wait
-        for them (one that never ends would hang it)."""
-        if not values.ABANDONED:
-            return
+    def cancel_unawaited(self, nodes: list[Node], kept: Any) -> None:
+        """Cancel the async calls plain Python would never have run: those whose ``Pending``
+        was dropped unawaited (``ABANDONED``), and those still held, unawaited, by the
+        finished frames that made them (a list of coroutines of which only some were
+        awaited), unless ``kept`` (the returned value, the arguments) holds them: the caller
+        may await those.  The jitted call must not wait for either (one that never ends
+        would hang it).  ``nodes``: the scheduler's ``unawaited`` calls."""
         import asyncio  # an async call was made where a loop runs: asyncio is imported
 
-        while True:
-            try:
-                proxy = values.ABANDONED.popleft()
-            except IndexError:
-                return
-            node = proxy._xcs_node
+        while values.ABANDONED:
+            node = values.ABANDONED.popleft()._xcs_node
             if node.sched is not None:
                 node.sched.cancel(node, asyncio.CancelledError())
+        if not nodes:
+            return
+        held: dict[int, Any] = {}
+        _pendings_in(kept, held, set())
+        candidates = {id(node): node for node in nodes if id(node) not in held}
+        found: dict[int, Any] = {}
+        for frame in {id(node.frame[0]): node.frame[0] for node in nodes}.values():
+            _pendings_in(tuple(frame.f_locals.values()), found, set())
+        for key, pending in found.items():
+            if key in candidates and pending is not None and not pending.awaited:
+                candidates[key].sched.cancel(candidates[key], asyncio.CancelledError())
 
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
@@ -183,6 +191,21 @@ class _Runtime:
             return iter([self._glue_node(ctx, _item, "[]", (proxy, i))
                          for i in range(len(value))])
         return iter(value)
+
+
+def _pendings_in(obj: Any, found: dict[int, Any], seen: set[int]) -> None:
+    """Put in ``found`` (by their node's id) the ``Pending`` objects, and the stand-ins
+    (as ``None``), inside ``obj`` and the lists, tuples, dicts and sets it holds."""
+    kind = type(obj)
+    if kind is values.Pending:
+        found.setdefault(id(obj.value._xcs_node), obj)
+    elif kind is Traced:
+        found[id(obj._xcs_node)] = None
+    elif kind in (list, tuple, dict, set, frozenset) and id(obj) not in seen:
+        seen.add(id(obj))
+        for item in (obj.values() if kind is dict else obj):
+            if type(item) not in walk.ATOMS:
+                _pendings_in(item, found, seen)
 
 
 def _exactly(node: Node) -> Any:

@@ -41,7 +41,7 @@ class Runtime(Protocol):
     def await_value(self, proxy: Traced) -> Any: ...
     def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
     def cancel_pending(self, proxy: Traced, exc: Any) -> None: ...
-    def cancel_abandoned(self) -> None: ...
+    def cancel_unawaited(self, nodes: list[Any], kept: Any) -> None: ...
 
 
 _RT: Runtime | None = None
@@ -244,8 +244,9 @@ class Pending(Ready):
     whoever awaits the task gets it, as in plain Python.  One dropped without ever being
     awaited (a coroutine plain Python would never have run: ``op(x)`` as a statement) is
     put in ``ABANDONED``: its call is cancelled when the jitted code returns
-    (``Runtime.cancel_abandoned``).  One still held then (in a list the function's frame
-    kept: a pending call's node holds that frame, for its traceback) runs to its end."""
+    (``Runtime.cancel_unawaited``), as is one the finished function still holds unawaited
+    (in a local list: a pending call's node holds its frame, for its traceback) and does
+    not return."""
 
     __slots__ = ("_steps", "awaited")
 

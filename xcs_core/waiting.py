@@ -55,6 +55,16 @@ class Waiting:
         """``node`` is an async call: its failure is nobody's until it is awaited."""
         self._deferred[node] = None
 
+    def unawaited(self) -> list[Node]:
+        """Async calls still running that no compiled code awaited (their awaiter may be a
+        task or code xcs did not compile), with the frame that made them."""
+        if not self._deferred:
+            return []
+        with self.lock:
+            return [node for node, position in self._deferred.items()
+                    if position is None and node.state < DONE and not node.dependents
+                    and node.frame is not None]
+
     def own(self, node: Node, position: float) -> None:
         """``node`` was awaited at ``position`` in program order (between two calls):
         from there, its failure is the program's, as the exception of an awaited
