@@ -207,10 +207,11 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
     def drive(*args: Any, **kwargs: Any) -> Any:
         import asyncio
 
-        private = getattr(_private, "loop", None)
-        if private is None or private.loop.is_closed():
-            private = _private.loop = _PrivateLoop()
-        loop, ran = private.loop, []
+        # no local names the ``_PrivateLoop``: a traceback through this frame (kept in a
+        # cycle) would keep it, and the collector could then free the loop first, open
+        if getattr(_private, "loop", None) is None or _private.loop.loop.is_closed():
+            _private.loop = _PrivateLoop()
+        loop, ran = _private.loop.loop, []
         try:
             return loop.run_until_complete(
                 _keeping_context(coroutine_function(*args, **kwargs), ran))
@@ -222,9 +223,10 @@ def _drive(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
                 task.cancel()
             if left:
                 loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-            for task in list(private.tasks):  # their done callbacks may never run: the
-                _retrieve_deferred(task)  # loop stops when the body ends
-            private.tasks.clear()
+            tasks = _private.loop.tasks
+            for task in list(tasks):  # their done callbacks may never run: the loop
+                _retrieve_deferred(task)  # stops when the body ends
+            tasks.clear()
     return drive
 
 
