@@ -199,6 +199,8 @@ def _gather(ctx: Any, gather: Any, args: tuple, kwargs: dict) -> Any:
     return_exceptions = kwargs.get("return_exceptions", False)
     if args and set(kwargs) <= {"return_exceptions"} and all(
             type(a) is Pending for a in args):
+        for call in args:  # gather makes each a task at once: none is left unawaited
+            call.awaited = True
         return _gathered(args, return_exceptions)
     if return_exceptions:
         with _GUARD:  # tasks copy the context they are made in: they start guarded

@@ -12,6 +12,8 @@ scheduler while its inputs are pending.  Importing this module installs it.
 from __future__ import annotations
 
 import functools
+import sys
+import types
 from collections.abc import Iterator
 from contextvars import copy_context
 from typing import Any
@@ -165,13 +167,17 @@ class _Runtime:
         finished frames that made them (a list of coroutines of which only some were
         awaited), unless ``kept`` (the returned value, the arguments) holds them: the caller
         may await those.  The jitted call must not wait for either (one that never ends
-        would hang it).  ``nodes``: the scheduler's ``unawaited`` calls."""
+        would hang it).  ``nodes``: the scheduler's ``unawaited`` calls.
+
+        Each is reported as plain Python reports a coroutine collected unawaited: a
+        ``RuntimeWarning`` "coroutine '...' was never awaited" (at its call site)."""
         import asyncio  # an async call was made where a loop runs: asyncio is imported
 
         while values.ABANDONED:
             node = values.ABANDONED.popleft()._xcs_node
             if node.sched is not None:
                 node.sched.cancel(node, asyncio.CancelledError())
+                _never_awaited(node)
         if not nodes:
             return
         held: dict[int, Any] = {}
@@ -183,6 +189,7 @@ class _Runtime:
         for key, pending in found.items():
             if key in candidates and pending is not None and not pending.awaited:
                 candidates[key].sched.cancel(candidates[key], asyncio.CancelledError())
+                _never_awaited(candidates[key])
 
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
@@ -191,6 +198,25 @@ class _Runtime:
             return iter([self._glue_node(ctx, _item, "[]", (proxy, i))
                          for i in range(len(value))])
         return iter(value)
+
+
+def _never_awaited(node: Node) -> None:
+    """Warn as plain Python does when it collects a coroutine nobody awaited; a warning
+    turned into an exception (``-W error``) goes to ``sys.unraisablehook``, as there."""
+    import warnings
+
+    fn = getattr(node.fn, "coroutine_function", node.fn)
+    message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
+    filename, lineno = node.site or ("sys", 1)
+    scope = node.frame[0].f_globals if node.frame is not None else {}
+    try:
+        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+                               module=scope.get("__name__"),
+                               registry=scope.setdefault("__warningregistry__", {}))
+    except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
+        sys.unraisablehook(types.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+            err_msg=None, object=fn))
 
 
 def _pendings_in(obj: Any, found: dict[int, Any], seen: set[int]) -> None:
