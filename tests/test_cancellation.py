@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 
 import pytest
 
@@ -342,13 +343,20 @@ async def _one_dropped(q):
     return await quick(q + "-first")  # frame of its finished task is)
 
 
-def _run_collected(program):
+def _collect_earlier():
+    """Collect what earlier tests left in cycles (their coroutines and stand-ins warn
+    when collected): not the next program's to report."""
     import gc
 
     from xcs_core import values
 
-    gc.collect()  # stand-ins earlier tests left in cycles: not this program's to report
+    gc.collect()
     values.ABANDONED.clear()
+
+
+def _run_collected(program):
+    import gc
+
     value = asyncio.run(program("w"))
     gc.collect()  # plain Python warns when the coroutines are collected
     return value
@@ -358,6 +366,7 @@ def test_async_calls_never_awaited_warn_as_plain_pythons_coroutines_do():
     import warnings
 
     def warned(program):
+        _collect_earlier()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             value = _run_collected(program)
@@ -375,6 +384,7 @@ def test_a_never_awaited_warning_made_an_error_is_unraisable_as_in_plain_python(
 
     def unraisable(program):
         hooked: list = []
+        _collect_earlier()
         monkeypatch.setattr(sys, "unraisablehook", hooked.append)
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
@@ -385,3 +395,70 @@ def test_a_never_awaited_warning_made_an_error_is_unraisable_as_in_plain_python(
     plain = unraisable(_one_dropped)
     assert plain == ("w-first", ["coroutine 'quick' was never awaited"])
     assert unraisable(xcs.jit(_one_dropped, executor="asyncio")) == plain
+
+
+async def _finished_before_return(q):
+    calls = [quick(q + "-first"), quick(q + "-kept")]
+    first = await calls[0]
+    await asyncio.sleep(0.05)  # the kept call has ended by now, jitted (plain never ran it)
+    return first
+
+
+def test_an_unawaited_call_that_ended_before_the_function_returned_still_warns():
+    """Plain Python warns for every coroutine collected unawaited; the jitted call warns
+    for each ``Pending`` collected unawaited, whether or not its call had ended."""
+    import warnings
+
+    def warned(program):
+        _collect_earlier()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = _run_collected(program)
+        return value, [str(w.message) for w in caught if w.category is RuntimeWarning]
+
+    plain = warned(_finished_before_return)
+    assert plain == ("w-first", ["coroutine 'quick' was never awaited"])
+    assert warned(xcs.jit(_finished_before_return, executor="asyncio")) == plain
+    assert warned(xcs.jit(_finished_before_return, executor="threads")) == plain
+
+
+@xcs.op
+def lookup_strict(key):
+    time.sleep(0.05)  # fails after the calls that read it are made
+    raise LookupError(f"no entry for {key!r}")
+
+
+@xcs.op
+async def answer(prompt):
+    await asyncio.sleep(0)
+    return prompt.upper()
+
+
+async def _tasks_after_a_failure(q):
+    text = lookup_strict(q)  # raises: plain Python never makes the coroutines below
+    out = []
+    for fut in asyncio.as_completed([answer(m + text) for m in ("a", "b")]):
+        out.append(await fut)
+    return out
+
+
+def test_tasks_of_calls_plain_python_never_made_log_no_unretrieved_exception(caplog):
+    """A failure stops plain Python before it makes the later coroutines; the jitted code
+    has made them already, and ``as_completed`` tasks of them, which end with that failure.
+    Nobody retrieves it: asyncio must not log "Task exception was never retrieved"."""
+    import gc
+
+    def logged(program):
+        _collect_earlier()
+        caplog.clear()
+        with caplog.at_level("ERROR", logger="asyncio"):
+            try:
+                asyncio.run(program("q"))
+            except LookupError as exc:
+                error = repr(exc)
+            gc.collect()
+        return error, [r.getMessage() for r in caplog.records]
+
+    plain = logged(_tasks_after_a_failure)
+    assert plain == ("LookupError(\"no entry for 'q'\")", [])
+    assert logged(xcs.jit(_tasks_after_a_failure, executor="asyncio")) == plain

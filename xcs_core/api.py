@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import sys
 import threading
 import types
 import warnings
@@ -148,7 +149,9 @@ class AsyncJitFunction(JitFunction):
             executor = executor.on_loop(loop)
         body = functools.partial(runtime.run, _drive(twins.twin_of(self.fn)), args, kwargs,
                                  executor, **self._run_options(override))
-        return await _in_thread(loop, body)
+        out = await _in_thread(loop, body)
+        gathering = sys.modules.get("xcs_core.gathering")  # made only where gather ran
+        return out if gathering is None else gathering.rebound(out, loop)
 
 
 async def _in_thread(loop: Any, body: Callable[[], Any]) -> Any:
@@ -269,10 +272,24 @@ def _quiet_task(loop: Any, coro: Any, **kwargs: Any) -> Any:
 
 
 def _retrieve_deferred(task: Any) -> None:
-    # ``exception()`` would mark any exception retrieved: only this one is looked at
-    if task.done() and not task.cancelled() and isinstance(
-            getattr(task, "_exception", None), DeferredFailure):
+    """Mark retrieved the exception of a task plain Python would never have made: one
+    that ends because an earlier call failed (``DeferredFailure``), or one driving a call
+    made after the first failure in program order (its inputs' failure ended it).
+    (``exception()`` would mark any exception retrieved: only these are looked at.)"""
+    if not task.done() or task.cancelled():
+        return
+    exc = getattr(task, "_exception", None)
+    if exc is None:
+        return
+    if isinstance(exc, DeferredFailure) or _after_first_failure(task.get_coro()):
         task.exception()
+
+
+def _after_first_failure(coroutine: Any) -> bool:
+    if type(coroutine) is not values_module.Pending:
+        return False
+    node = coroutine.value._xcs_node
+    return node.sched is not None and node.seq > node.sched.failed_seq
 
 
 def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None,

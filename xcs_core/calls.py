@@ -192,41 +192,20 @@ def _is_gather(fn: types.FunctionType) -> bool:
 
 
 def _gather(ctx: Any, gather: Any, args: tuple, kwargs: dict) -> Any:
-    """``asyncio.gather``: over dispatched async calls only, a coroutine that awaits each
-    (no task made per call); with ``return_exceptions=True``, the awaits inside it (and
-    inside the tasks it starts for other awaitables) wait and raise each call's own
-    exception, which gather returns in its place, as in plain Python."""
+    """``asyncio.gather``: over dispatched async calls only, a future made without a task
+    per call (``xcs_core.gathering``); with ``return_exceptions=True``, the awaits inside
+    it (and inside the tasks it starts for other awaitables) wait and raise each call's
+    own exception, which gather returns in its place, as in plain Python."""
     return_exceptions = kwargs.get("return_exceptions", False)
     if args and set(kwargs) <= {"return_exceptions"} and all(
             type(a) is Pending for a in args):
-        for call in args:  # gather makes each a task at once: none is left unawaited
-            call.awaited = True
-        return _gathered(args, return_exceptions)
+        from xcs_core import gathering  # (a loop is running: asyncio is imported)
+
+        return gathering.gather(args, return_exceptions)
     if return_exceptions:
         with _GUARD:  # tasks copy the context they are made in: they start guarded
             return gather(*args, **kwargs)
     return _foreign(ctx, gather, args, kwargs)
-
-
-async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list[Any]:
-    """Each call awaited as compiled code awaits it (``intrinsics.awaited``); cancelled
-    (a timeout, ``task.cancel()``), it cancels every call it was given, as gather
-    cancels its children."""
-    try:
-        if not return_exceptions:
-            return [await awaited(call) for call in calls]
-        out: list[Any] = []
-        with _GUARD:
-            for call in calls:
-                try:
-                    out.append(await awaited(call))
-                except Exception as exc:  # noqa: BLE001 - what gather returns in its place
-                    out.append(exc)
-        return out
-    except BaseException as exc:  # a cancellation cancels them all (nothing else does)
-        for call in calls:
-            values._RT.cancel_pending(call.value, exc)
-        raise
 
 
 def _method(ctx: Any, method: types.MethodType, args: tuple, kwargs: dict) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from xcs_core import values, walk
@@ -180,7 +181,16 @@ def awaited(value: Any) -> Any:
     if type(value) is Pending:
         value.awaited = True
         return _Lenient(value.value)
+    if AWAITS:
+        hook = AWAITS.get(type(value))
+        if hook is not None:
+            return hook(value)
     return value
+
+
+#: type -> what compiled code's ``await`` of one of its objects awaits instead (the future
+#: ``gather`` returns over dispatched calls: ``xcs_core.gathering``)
+AWAITS: dict[type, Callable[[Any], Any]] = {}
 
 
 def _escaped(container: Any) -> None:

@@ -161,35 +161,56 @@ class _Runtime:
         if isinstance(exc, asyncio.CancelledError) and node.sched is not None:
             node.sched.cancel(node, exc)
 
-    def cancel_unawaited(self, nodes: list[Node], kept: Any) -> None:
+    def cancel_unawaited(self, calls: list[tuple[Node, Any]], kept: Any) -> None:
         """Cancel the async calls plain Python would never have run: those whose ``Pending``
         was dropped unawaited (``ABANDONED``), and those still held, unawaited, by the
         finished frames that made them (a list of coroutines of which only some were
         awaited), unless ``kept`` (the returned value, the arguments) holds them: the caller
         may await those.  The jitted call must not wait for either (one that never ends
-        would hang it).  ``nodes``: the scheduler's ``unawaited`` calls.
-
-        Each is reported as plain Python reports a coroutine collected unawaited: a
-        ``RuntimeWarning`` "coroutine '...' was never awaited" (at its call site)."""
+        would hang it).  ``calls``: the scheduler's ``unawaited`` calls and their frames.
+        (The "never awaited" warning is the ``Pending``'s, when it is collected.)"""
         import asyncio  # an async call was made where a loop runs: asyncio is imported
 
         while values.ABANDONED:
             node = values.ABANDONED.popleft()._xcs_node
             if node.sched is not None:
                 node.sched.cancel(node, asyncio.CancelledError())
-                _never_awaited(node)
-        if not nodes:
+        if not calls:
             return
         held: dict[int, Any] = {}
         _pendings_in(kept, held, set())
-        candidates = {id(node): node for node in nodes if id(node) not in held}
+        candidates = {id(node): node for node, _ in calls if id(node) not in held}
         found: dict[int, Any] = {}
-        for frame in {id(node.frame[0]): node.frame[0] for node in nodes}.values():
+        for frame in {id(frame): frame for _, frame in calls}.values():
             _pendings_in(tuple(frame.f_locals.values()), found, set())
         for key, pending in found.items():
             if key in candidates and pending is not None and not pending.awaited:
                 candidates[key].sched.cancel(candidates[key], asyncio.CancelledError())
-                _never_awaited(candidates[key])
+
+    def never_awaited(self, proxy: Traced) -> None:
+        """The ``Pending`` of ``proxy``'s call was collected, never awaited: warn as plain
+        Python does when it collects such a coroutine; a warning turned into an exception
+        (``-W error``) goes to ``sys.unraisablehook``, as there."""
+        import warnings
+
+        node = proxy._xcs_node
+        fn = getattr(node.fn, "coroutine_function", node.fn)
+        message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
+        filename, lineno = node.site or ("sys", 1)
+        frame = node.frame
+        scope = frame[0].f_globals if frame is not None else {}
+        registry = scope["__warningregistry__"] if "__warningregistry__" in scope else (
+            _registries.setdefault(filename, {}))
+        # (``module=None`` would make C's warn_explicit ignore the warning)
+        module = scope.get("__name__") or (filename[:-3] if filename.endswith(".py")
+                                           else filename)
+        try:
+            warnings.warn_explicit(message, RuntimeWarning, filename, lineno, module=module,
+                                   registry=registry)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
+            sys.unraisablehook(types.SimpleNamespace(
+                exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+                err_msg=None, object=fn))
 
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
@@ -200,23 +221,9 @@ class _Runtime:
         return iter(value)
 
 
-def _never_awaited(node: Node) -> None:
-    """Warn as plain Python does when it collects a coroutine nobody awaited; a warning
-    turned into an exception (``-W error``) goes to ``sys.unraisablehook``, as there."""
-    import warnings
-
-    fn = getattr(node.fn, "coroutine_function", node.fn)
-    message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
-    filename, lineno = node.site or ("sys", 1)
-    scope = node.frame[0].f_globals if node.frame is not None else {}
-    try:
-        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
-                               module=scope.get("__name__"),
-                               registry=scope.setdefault("__warningregistry__", {}))
-    except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
-        sys.unraisablehook(types.SimpleNamespace(
-            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
-            err_msg=None, object=fn))
+#: "never awaited" warnings already shown, per file (``never_awaited``: as a module's
+#: ``__warningregistry__``, so the default filter shows each place once)
+_registries: dict[str, dict] = {}
 
 
 def _pendings_in(obj: Any, found: dict[int, Any], seen: set[int]) -> None:

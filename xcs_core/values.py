@@ -41,7 +41,8 @@ class Runtime(Protocol):
     def await_value(self, proxy: Traced) -> Any: ...
     def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
     def cancel_pending(self, proxy: Traced, exc: Any) -> None: ...
-    def cancel_unawaited(self, nodes: list[Any], kept: Any) -> None: ...
+    def cancel_unawaited(self, calls: list[Any], kept: Any) -> None: ...
+    def never_awaited(self, proxy: Any) -> None: ...
 
 
 _RT: Runtime | None = None
@@ -246,7 +247,7 @@ class Pending(Ready):
     put in ``ABANDONED``: its call is cancelled when the jitted code returns
     (``Runtime.cancel_unawaited``), as is one the finished function still holds unawaited
     (in a local list: a pending call's node holds its frame, for its traceback) and does
-    not return."""
+    not return.  Collected unawaited, it gives plain Python's "never awaited" warning."""
 
     __slots__ = ("_steps", "awaited")
 
@@ -274,8 +275,9 @@ class Pending(Ready):
 
     def __del__(self) -> None:
         # may run anywhere (a collection inside a locked section): only hand it over
-        if not self.awaited and ABANDONED is not None:  # (None: the interpreter is exiting)
+        if not self.awaited and ABANDONED is not None and _RT is not None:  # (else: exiting)
             ABANDONED.append(self.value)
+            _RT.never_awaited(self.value)  # as plain Python warns, collecting the coroutine
 
 
 #: stand-ins of async calls whose ``Pending`` was dropped without being awaited

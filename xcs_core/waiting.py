@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from xcs_core.batching import Request, run_request
 from xcs_core.intrinsics import STATE as _state
@@ -55,13 +56,14 @@ class Waiting:
         """``node`` is an async call: its failure is nobody's until it is awaited."""
         self._deferred[node] = None
 
-    def unawaited(self) -> list[Node]:
+    def unawaited(self) -> list[tuple[Node, Any]]:
         """Async calls still running that no compiled code awaited (their awaiter may be a
-        task or code xcs did not compile), with the frame that made them."""
+        task or code xcs did not compile), each with the frame that made it (taken under
+        the lock: the call may end, and let go of its frame, at any moment)."""
         if not self._deferred:
             return []
         with self.lock:
-            return [node for node, position in self._deferred.items()
+            return [(node, node.frame[0]) for node, position in self._deferred.items()
                     if position is None and node.state < DONE and not node.dependents
                     and node.frame is not None]
 

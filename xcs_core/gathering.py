@@ -1,0 +1,163 @@
+"""``asyncio.gather`` of dispatched async calls, as compiled code calls it.
+
+Plain ``gather`` makes a task of each awaitable and returns a future (a
+``_GatheringFuture``) that ends when they all have.  Over calls xcs has already
+dispatched, ``await gather(...)`` in compiled code must not wait: like ``await
+op(x)``, it hands back the calls' stand-ins at once, and a failure becomes the
+program's from there (``intrinsics.awaited``).  What ``gather`` returns must still be
+the future plain Python returns to every other use: awaited twice, asked ``done()``,
+cancelled, given to ``asyncio.wait``, or dropped without a warning.
+
+So ``gather(...)`` over ``Pending`` stand-ins only gives a ``Gathering``: an
+``asyncio.Future`` of the running loop, made without a task per call.
+
+* Compiled code's ``await`` of it (``compiled_await``) awaits each call as compiled
+  code awaits one (``_gathered``), then sets the list of values as the future's
+  result: a second ``await``, ``done()`` and ``result()`` then see it as plain
+  Python's do.
+* Anything else that looks at it first (a method of the future, an ``await`` from
+  code xcs did not compile: ``wait_for``, ``shield``, a task) makes the real
+  ``asyncio.gather`` over the stand-ins (a task of each waits for its call exactly),
+  and from then on every method is that future's, callbacks given ``self``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from xcs_core import values
+from xcs_core.intrinsics import _GUARD, AWAITS, awaited
+from xcs_core.values import Pending
+
+__all__ = ["Gathering", "compiled_await", "gather", "rebound"]
+
+_Future = asyncio.Future
+
+
+class Gathering(_Future):
+    """The future ``gather`` returns over dispatched async calls (see module doc)."""
+
+    def __init__(self, calls: tuple[Pending, ...], return_exceptions: bool,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._calls, self._return_exceptions = calls, return_exceptions
+        self._real: asyncio.Future | None = None
+
+    def _plain(self) -> asyncio.Future | None:
+        """The real gather (made on first use), or ``None`` once compiled code's await set
+        this future's own result."""
+        real = self._real
+        if real is None and not _Future.done(self):
+            real = self._real = asyncio.gather(*self._calls,
+                                               return_exceptions=self._return_exceptions)
+        return real
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        real = self._plain()
+        if real is None:
+            _Future.add_done_callback(self, fn, context=context)
+        else:  # called with this future, as plain Python's callbacks are
+            real.add_done_callback(_Forward(fn, self), context=context)
+
+    def __await__(self) -> Any:
+        real = self._plain()
+        return _Future.__await__(self) if real is None else real.__await__()
+
+    __iter__ = __await__
+
+    def __repr__(self) -> str:
+        real = self._plain()
+        return _Future.__repr__(self) if real is None else repr(real)
+
+
+def _delegate(name: str) -> Any:
+    own = getattr(_Future, name)
+
+    def method(self: Gathering, *args: Any, **kwargs: Any) -> Any:
+        real = self._plain()
+        return own(self, *args, **kwargs) if real is None else getattr(real, name)(
+            *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in ("done", "cancelled", "result", "exception", "cancel", "remove_done_callback"):
+    setattr(Gathering, _name, _delegate(_name))
+del _name
+
+
+class _Forward:
+    """A done callback of the real gather that calls ``fn`` with the ``Gathering``; equal
+    to ``fn``, so ``remove_done_callback(fn)`` finds it."""
+
+    __slots__ = ("fn", "outer")
+
+    def __init__(self, fn: Any, outer: Gathering) -> None:
+        self.fn, self.outer = fn, outer
+
+    def __call__(self, _real: Any) -> None:
+        self.fn(self.outer)
+
+    def __eq__(self, other: object) -> bool:
+        return other is self or other == self.fn
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def gather(calls: tuple[Pending, ...], return_exceptions: bool) -> Gathering:
+    """``asyncio.gather(*calls)`` in compiled code, every one a dispatched async call."""
+    for call in calls:  # gather makes each a task at once: none is left unawaited
+        call.awaited = True
+    return Gathering(calls, return_exceptions, asyncio.get_running_loop())
+
+
+def compiled_await(gathering: Gathering) -> Any:
+    """What compiled code's ``await gathering`` awaits: each call awaited as compiled code
+    awaits one, once (the values are the future's result); after another use made the real
+    gather, that one, exactly."""
+    real = gathering._real
+    if real is not None:
+        return real
+    if _Future.done(gathering):
+        return gathering
+    return _settled(gathering)
+
+
+async def _settled(gathering: Gathering) -> Any:
+    out = await _gathered(gathering._calls, gathering._return_exceptions)
+    if gathering._real is None and not _Future.done(gathering):
+        _Future.set_result(gathering, out)
+    return out
+
+
+async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list[Any]:
+    """Each call awaited as compiled code awaits it (``intrinsics.awaited``); cancelled
+    (a timeout, ``task.cancel()``), it cancels every call it was given, as gather
+    cancels its children."""
+    try:
+        if not return_exceptions:
+            return [await awaited(call) for call in calls]
+        out: list[Any] = []
+        with _GUARD:
+            for call in calls:
+                try:
+                    out.append(await awaited(call))
+                except Exception as exc:  # noqa: BLE001 - what gather returns in its place
+                    out.append(exc)
+        return out
+    except BaseException as exc:  # a cancellation cancels them all (nothing else does)
+        for call in calls:
+            values._RT.cancel_pending(call.value, exc)
+        raise
+
+
+def rebound(out: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """A ``Gathering`` returned out of a jitted coroutine, nobody having used it yet, as a
+    future of the caller's ``loop`` (the jitted call's own loop stops when it returns)."""
+    if type(out) is Gathering and out._real is None and not _Future.done(out):
+        return Gathering(out._calls, out._return_exceptions, loop)
+    return out
+
+
+AWAITS[Gathering] = compiled_await
