@@ -127,3 +127,38 @@ def test_a_gather_returned_unused_is_a_future_of_the_callers_loop():
     plain = asyncio.run(caller(make))
     assert plain == [True, [14, 16], True]
     assert asyncio.run(caller(xcs.jit(make, executor="asyncio"))) == plain
+
+
+@xcs.op
+async def fails_after(name, seconds):
+    await asyncio.sleep(seconds)
+    raise ValueError(name)
+
+
+async def _two_failures_caught():
+    try:
+        await asyncio.gather(fails_after("first", 0.05), fails_after("second", 0.0))
+    except ValueError as exc:
+        return str(exc)
+
+
+async def _two_failures_uncaught():
+    return await asyncio.gather(fails_after("first", 0.05), fails_after("second", 0.0))
+
+
+def _outcome(program):
+    try:
+        return asyncio.run(program())
+    except ValueError as exc:
+        return f"raised {exc}"
+
+
+@pytest.mark.parametrize("program", [_two_failures_caught, _two_failures_uncaught],
+                         ids=["caught", "uncaught"])
+def test_of_several_failures_in_one_gather_the_first_in_time_is_raised(program):
+    """Plain ``gather`` raises the failure that happens first in time, not the first call's:
+    inside ``try`` the jitted await waits on plain gather's future; outside it, the failures
+    share the await's place in program order, and the first to happen is raised."""
+    plain = _outcome(program)
+    assert plain in ("second", "raised second")
+    assert _outcome(xcs.jit(program, executor="asyncio")) == plain

@@ -27,7 +27,7 @@ import asyncio
 from typing import Any
 
 from xcs_core import values
-from xcs_core.intrinsics import _GUARD, AWAITS, awaited
+from xcs_core.intrinsics import _GUARD, AWAITS, STATE, awaited, guarded
 from xcs_core.values import Pending
 
 __all__ = ["Gathering", "compiled_await", "gather", "rebound"]
@@ -113,43 +113,55 @@ def gather(calls: tuple[Pending, ...], return_exceptions: bool) -> Gathering:
 
 
 def compiled_await(gathering: Gathering) -> Any:
-    """What compiled code's ``await gathering`` awaits: each call awaited as compiled code
-    awaits one, once (the values are the future's result); after another use made the real
-    gather, that one, exactly."""
+    """What compiled code's ``await gathering`` awaits.
+
+    Where each call's await would be lenient (outside ``try``/``with``, every call this
+    trace's, on one scheduler), nothing waits: the calls are owned from here, under one
+    lock, and their values (or stand-ins) are the future's result.  Where one must wait,
+    plain ``gather``'s future is awaited, so the first failure in time is raised and a
+    cancellation reaches every call, as in plain Python; with ``return_exceptions=True``,
+    each call is awaited in turn and its exception returned in its place.  Once another
+    use made the real gather, that one is awaited."""
     real = gathering._real
-    if real is not None:
-        return real
-    if _Future.done(gathering):
-        return gathering
-    return _settled(gathering)
+    if real is not None or _Future.done(gathering):
+        return gathering if real is None else real
+    calls = gathering._calls
+    if gathering._return_exceptions:
+        return _settled(gathering)
+    ctx = STATE.ctx  # this thread's trace
+    if ctx is None or guarded():
+        return gathering._plain()
+    proxies = [call.value for call in calls]
+    sched = proxies[0]._xcs_node.sched
+    for proxy in proxies:
+        node = proxy._xcs_node
+        if node.owner is not ctx or node.sched is not sched or sched is None:
+            return gathering._plain()
+    sched.own_all([proxy._xcs_node for proxy in proxies], ctx.count - 0.5)
+    await_value = values._RT.await_value
+    _Future.set_result(gathering, [await_value(proxy) for proxy in proxies])
+    return gathering
 
 
-async def _settled(gathering: Gathering) -> Any:
-    out = await _gathered(gathering._calls, gathering._return_exceptions)
-    if gathering._real is None and not _Future.done(gathering):
-        _Future.set_result(gathering, out)
-    return out
-
-
-async def _gathered(calls: tuple[Pending, ...], return_exceptions: bool) -> list[Any]:
-    """Each call awaited as compiled code awaits it (``intrinsics.awaited``); cancelled
-    (a timeout, ``task.cancel()``), it cancels every call it was given, as gather
-    cancels its children."""
+async def _settled(gathering: Gathering) -> list[Any]:
+    """``gather(..., return_exceptions=True)``: each call awaited in a guard (it waits),
+    its exception returned in its place; cancelled (a timeout, ``task.cancel()``), it
+    cancels every call it was given, as gather cancels its children."""
+    calls, out = gathering._calls, []
     try:
-        if not return_exceptions:
-            return [await awaited(call) for call in calls]
-        out: list[Any] = []
         with _GUARD:
             for call in calls:
                 try:
                     out.append(await awaited(call))
                 except Exception as exc:  # noqa: BLE001 - what gather returns in its place
                     out.append(exc)
-        return out
     except BaseException as exc:  # a cancellation cancels them all (nothing else does)
         for call in calls:
             values._RT.cancel_pending(call.value, exc)
         raise
+    if gathering._real is None and not _Future.done(gathering):
+        _Future.set_result(gathering, out)
+    return out
 
 
 def rebound(out: Any, loop: asyncio.AbstractEventLoop) -> Any:

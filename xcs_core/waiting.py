@@ -72,14 +72,23 @@ class Waiting:
         from there, its failure is the program's, as the exception of an awaited
         coroutine is."""
         with self.lock:
-            if self._deferred.get(node, 0) is not None:
-                return  # not an async call, or owned already
-            self._deferred[node] = position
-            if node.state == FAILED and not isinstance(node.exc, Cancelled):
-                self.failed_seq = min(self.failed_seq, position)
-                self.failures.append(node)
-                self._failed_since_notify = True
-                self._notify_locked()
+            self._own_locked(node, position)
+
+    def own_all(self, nodes: list[Node], position: float) -> None:
+        """``own`` each of ``nodes`` (awaited together, by ``gather``), taking the lock once."""
+        with self.lock:
+            for node in nodes:
+                self._own_locked(node, position)
+
+    def _own_locked(self, node: Node, position: float) -> None:
+        if self._deferred.get(node, 0) is not None:
+            return  # not an async call, or owned already
+        self._deferred[node] = position
+        if node.state == FAILED and not isinstance(node.exc, Cancelled):
+            self.failed_seq = min(self.failed_seq, position)
+            self.failures.append(node)
+            self._failed_since_notify = True
+            self._notify_locked()
 
     def when_done(self, node: Node, callback: Callable[[], None]) -> None:
         """Call ``callback`` once ``node`` has finished (at once if it has); it runs
@@ -147,8 +156,10 @@ class Waiting:
         if not self.failures:
             return None
         with self.lock:
-            return min(self.failures, key=lambda n: self._deferred.get(n) or n.seq,
-                       default=None)
+            # calls awaited together (``gather``) share a position: then the first to fail,
+            # as plain ``gather`` raises the first failure in time
+            return min(self.failures, key=lambda n: (self._deferred.get(n) or n.seq, n.end,
+                                                     n.seq), default=None)
 
     # -- waiting ----------------------------------------------------------------
     def wait(self, node: Node) -> None:
