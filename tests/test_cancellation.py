@@ -348,10 +348,7 @@ def _collect_earlier():
     when collected): not the next program's to report."""
     import gc
 
-    from xcs_core import values
-
     gc.collect()
-    values.ABANDONED.clear()
 
 
 def _run_collected(program):
@@ -462,3 +459,31 @@ def test_tasks_of_calls_plain_python_never_made_log_no_unretrieved_exception(cap
     plain = logged(_tasks_after_a_failure)
     assert plain == ("LookupError(\"no entry for 'q'\")", [])
     assert logged(xcs.jit(_tasks_after_a_failure, executor="asyncio")) == plain
+
+
+async def _unawaited_after_a_failure(q):
+    text = lookup_strict(q)  # raises: plain Python never makes the coroutines below
+    answer(text)  # dropped at once
+    spare = [answer(m + text) for m in ("a", "b")]  # kept, never awaited
+    return spare
+
+
+def test_calls_plain_python_never_made_give_no_never_awaited_warning():
+    import gc
+    import warnings
+
+    def warned(program):
+        _collect_earlier()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                asyncio.run(program("q"))
+            except LookupError as exc:
+                error = repr(exc)
+            gc.collect()
+        return error, [str(w.message) for w in caught if w.category is RuntimeWarning]
+
+    plain = warned(_unawaited_after_a_failure)
+    assert plain == ("LookupError(\"no entry for 'q'\")", [])
+    assert warned(xcs.jit(_unawaited_after_a_failure, executor="asyncio")) == plain
+    assert warned(xcs.jit(_unawaited_after_a_failure, executor="threads")) == plain

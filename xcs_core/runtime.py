@@ -51,7 +51,7 @@ from xcs_core.nodes import (
     written,
 )
 from xcs_core.scheduler import Scheduler
-from xcs_core.values import ABANDONED, Pending, Ready, Traced
+from xcs_core.values import Pending, Ready, Traced
 from xcs_core.waiting import NEVER
 
 __all__ = ["Context", "DeferredFailure", "current", "run"]
@@ -366,13 +366,16 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in program order
             error = exc
         unawaited = sched.unawaited()
-        if ABANDONED or unawaited:  # plain Python never ran calls nobody awaited
-            _values._RT.cancel_unawaited(unawaited, (out, args, kwargs))
+        if sched.abandoned or unawaited:  # plain Python never ran calls nobody awaited
+            _values._RT.cancel_unawaited(sched, unawaited, (out, args, kwargs))
         try:
             sched.wait_all()
         except BaseException:  # Ctrl-C while waiting for the last calls
             sched.interrupt()
             raise
+        sched.over = True  # from here a ``Pending`` collected unawaited is warned of at once
+        if sched.abandoned:
+            _values._RT.report_unawaited(sched)
     if ctx.watch is not None and ctx.leaf_calls == 0 and error is None:
         warn_no_leaf_calls(watch, ctx.watch)
     if observer is not None:

@@ -117,6 +117,8 @@ class Scheduler(Waiting):
         # async calls: None while nobody awaited them (a failure then is silent), else
         # the point in program order where they were awaited (see ``own``)
         self._deferred: dict[Node, float | None] = {}
+        self.abandoned: deque[Node] = deque()  # see ``Runtime.abandoned``; ``over``: the
+        self.over = False  # boundary has waited for every call (see ``runtime.run``)
         self._callbacks: dict[Node, list[Callable[[], None]]] = {}  # see ``when_done``
         self._watched: dict[Node, int] = {}  # nodes some thread waits for
         # nodes a thread waits for together (``wait_many``): each group counts its unfinished

@@ -161,20 +161,30 @@ class _Runtime:
         if isinstance(exc, asyncio.CancelledError) and node.sched is not None:
             node.sched.cancel(node, exc)
 
-    def cancel_unawaited(self, calls: list[tuple[Node, Any]], kept: Any) -> None:
+    def abandoned(self, proxy: Traced) -> None:
+        """A call's ``Pending`` was collected, never awaited (this may run anywhere, under
+        any lock: it only hands over).  During the jitted call it is kept for the
+        boundary (``cancel_unawaited``, ``report_unawaited``); after it, warned of now."""
+        node = proxy._xcs_node
+        sched = node.sched
+        if sched is None:
+            return
+        if not sched.over:
+            sched.abandoned.append(node)
+        elif node.seq < sched.failed_seq:  # else plain Python, stopped before, never made it
+            _never_awaited(node)
+
+    def cancel_unawaited(self, sched: Any, calls: list[tuple[Node, Any]], kept: Any) -> None:
         """Cancel the async calls plain Python would never have run: those whose ``Pending``
-        was dropped unawaited (``ABANDONED``), and those still held, unawaited, by the
+        was dropped unawaited (``abandoned``), and those still held, unawaited, by the
         finished frames that made them (a list of coroutines of which only some were
         awaited), unless ``kept`` (the returned value, the arguments) holds them: the caller
         may await those.  The jitted call must not wait for either (one that never ends
-        would hang it).  ``calls``: the scheduler's ``unawaited`` calls and their frames.
-        (The "never awaited" warning is the ``Pending``'s, when it is collected.)"""
+        would hang it).  ``calls``: the scheduler's ``unawaited`` calls and their frames."""
         import asyncio  # an async call was made where a loop runs: asyncio is imported
 
-        while values.ABANDONED:
-            node = values.ABANDONED.popleft()._xcs_node
-            if node.sched is not None:
-                node.sched.cancel(node, asyncio.CancelledError())
+        for node in list(sched.abandoned):
+            sched.cancel(node, asyncio.CancelledError())
         if not calls:
             return
         held: dict[int, Any] = {}
@@ -187,30 +197,16 @@ class _Runtime:
             if key in candidates and pending is not None and not pending.awaited:
                 candidates[key].sched.cancel(candidates[key], asyncio.CancelledError())
 
-    def never_awaited(self, proxy: Traced) -> None:
-        """The ``Pending`` of ``proxy``'s call was collected, never awaited: warn as plain
-        Python does when it collects such a coroutine; a warning turned into an exception
-        (``-W error``) goes to ``sys.unraisablehook``, as there."""
-        import warnings
-
-        node = proxy._xcs_node
-        fn = getattr(node.fn, "coroutine_function", node.fn)
-        message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
-        filename, lineno = node.site or ("sys", 1)
-        frame = node.frame
-        scope = frame[0].f_globals if frame is not None else {}
-        registry = scope["__warningregistry__"] if "__warningregistry__" in scope else (
-            _registries.setdefault(filename, {}))
-        # (``module=None`` would make C's warn_explicit ignore the warning)
-        module = scope.get("__name__") or (filename[:-3] if filename.endswith(".py")
-                                           else filename)
-        try:
-            warnings.warn_explicit(message, RuntimeWarning, filename, lineno, module=module,
-                                   registry=registry)
-        except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
-            sys.unraisablehook(types.SimpleNamespace(
-                exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
-                err_msg=None, object=fn))
+    def report_unawaited(self, sched: Any) -> None:
+        """The jitted call is over (every call it waits for has ended, so the first failure
+        is known): warn of each call whose ``Pending`` was collected unawaited meanwhile, as
+        plain Python warns when it collects such a coroutine, unless plain Python, stopped
+        by an earlier failure, never made it.  Later ones are warned of when collected."""
+        abandoned = sched.abandoned
+        while abandoned:
+            node = abandoned.popleft()
+            if node.seq < sched.failed_seq:
+                _never_awaited(node)
 
     def iterate(self, proxy: Traced) -> Iterator[Any]:
         value = self.force(proxy, "iteration")
@@ -224,6 +220,30 @@ class _Runtime:
 #: "never awaited" warnings already shown, per file (``never_awaited``: as a module's
 #: ``__warningregistry__``, so the default filter shows each place once)
 _registries: dict[str, dict] = {}
+
+
+def _never_awaited(node: Node) -> None:
+    """Warn as plain Python does when it collects a coroutine nobody awaited (at the call
+    site); a warning turned into an exception (``-W error``) goes to
+    ``sys.unraisablehook``, as there."""
+    import warnings
+
+    fn = getattr(node.fn, "coroutine_function", node.fn)
+    message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
+    filename, lineno = node.site or ("sys", 1)
+    frame = node.frame
+    scope = frame[0].f_globals if frame is not None else {}
+    registry = scope["__warningregistry__"] if "__warningregistry__" in scope else (
+        _registries.setdefault(filename, {}))
+    # (``module=None`` would make C's warn_explicit ignore the warning)
+    module = scope.get("__name__") or (filename[:-3] if filename.endswith(".py") else filename)
+    try:
+        warnings.warn_explicit(message, RuntimeWarning, filename, lineno, module=module,
+                               registry=registry)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
+        sys.unraisablehook(types.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+            err_msg=None, object=fn))
 
 
 def _pendings_in(obj: Any, found: dict[int, Any], seen: set[int]) -> None:

@@ -41,8 +41,7 @@ class Runtime(Protocol):
     def await_value(self, proxy: Traced) -> Any: ...
     def await_pending(self, proxy: Traced, exactly: bool = False) -> Any: ...
     def cancel_pending(self, proxy: Traced, exc: Any) -> None: ...
-    def cancel_unawaited(self, calls: list[Any], kept: Any) -> None: ...
-    def never_awaited(self, proxy: Any) -> None: ...
+    def abandoned(self, proxy: Traced) -> None: ...
 
 
 _RT: Runtime | None = None
@@ -244,10 +243,10 @@ class Pending(Ready):
     a task driving it (``send``) waits for the call and ends with its exception, so
     whoever awaits the task gets it, as in plain Python.  One dropped without ever being
     awaited (a coroutine plain Python would never have run: ``op(x)`` as a statement) is
-    put in ``ABANDONED``: its call is cancelled when the jitted code returns
-    (``Runtime.cancel_unawaited``), as is one the finished function still holds unawaited
-    (in a local list: a pending call's node holds its frame, for its traceback) and does
-    not return.  Collected unawaited, it gives plain Python's "never awaited" warning."""
+    handed to the runtime (``Runtime.abandoned``): its call is cancelled when the jitted
+    code returns, as is one the finished function still holds unawaited (in a local list:
+    a pending call's node holds its frame, for its traceback) and does not return; either
+    gives plain Python's "never awaited" warning, unless plain Python never made it."""
 
     __slots__ = ("_steps", "awaited")
 
@@ -275,13 +274,9 @@ class Pending(Ready):
 
     def __del__(self) -> None:
         # may run anywhere (a collection inside a locked section): only hand it over
-        if not self.awaited and ABANDONED is not None and _RT is not None:  # (else: exiting)
-            ABANDONED.append(self.value)
-            _RT.never_awaited(self.value)  # as plain Python warns, collecting the coroutine
+        if not self.awaited and _RT is not None:  # (None: the interpreter is exiting)
+            _RT.abandoned(self.value)
 
-
-#: stand-ins of async calls whose ``Pending`` was dropped without being awaited
-ABANDONED: collections.deque[Traced] = collections.deque()
 
 
 collections.abc.Coroutine.register(Pending)

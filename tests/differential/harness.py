@@ -15,7 +15,8 @@ Compared, in this order (the first difference names the cause):
   multiset, so a call run twice, never run, or run with mutated arguments shows up;
 * ``state``: module globals the program touches and the final state of its arguments;
 * ``noise``: what asyncio logged while the program ran (a task whose exception was never
-  retrieved, ...), by first line and exception type: xcs must not add any;
+  retrieved, ...), by first line and exception type, and the ``RuntimeWarning``s given
+  ("coroutine ... was never awaited"), by message: xcs must not add or lose any;
 * ``fallback``: the jitted run warned (``XcsWarning``) that some of the program's own code
   runs as plain Python because xcs could not compile it (a self-recursive helper, a method
   naming its class, ...): the same results, but its leaf calls one at a time.
@@ -208,11 +209,15 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
     gc.collect()  # what earlier runs or tests left to be freed is not this run's noise
     with warnings.catch_warnings(record=True) as warned, _asyncio_log() as noise:
         warnings.simplefilter("always", xcs.XcsWarning)
+        warnings.simplefilter("always", RuntimeWarning)  # each "never awaited", counted
         thread.start()
         thread.join(TIMEOUT if timeout is None else timeout)
         if thread.is_alive():
             return Outcome(hang=True)
-        gc.collect()  # a task never retrieved is logged when it is freed
+        _release(box.get("error"))
+        gc.collect()  # a task never retrieved is logged, a coroutine warned of, when freed
+    noise.extend(f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in warned
+                 if issubclass(w.category, RuntimeWarning))
     fallback = sorted({" ".join(m.groups()) for w in warned
                        if (m := FALLBACK.search(str(w.message)))})
     exc = box.get("error")
@@ -235,6 +240,19 @@ def run_once(prog: Program, jit: bool, max_workers: int | None = None,
 
 
 _EXCEPTION = re.compile(r"exception=(\w+)")
+
+
+def _release(exc: BaseException | None) -> None:
+    """Clear the frames the tracebacks of ``exc`` and of the exceptions chained to it hold:
+    the coroutines and tasks in them are freed now (warned of, logged), in the run's own
+    window, not while the next program runs."""
+    import traceback
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 @contextlib.contextmanager
