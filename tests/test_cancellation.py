@@ -487,3 +487,110 @@ def test_calls_plain_python_never_made_give_no_never_awaited_warning():
     assert plain == ("LookupError(\"no entry for 'q'\")", [])
     assert warned(xcs.jit(_unawaited_after_a_failure, executor="asyncio")) == plain
     assert warned(xcs.jit(_unawaited_after_a_failure, executor="threads")) == plain
+
+
+def test_an_async_call_known_to_be_cheap_is_still_an_awaitable_never_awaited_warns():
+    """The cost model may learn that an op's calls take microseconds; an async one still
+    gives an awaitable (not a value computed inline), so one never awaited is warned of
+    and cancelled as plain Python's coroutine never runs."""
+    import warnings
+
+    from xcs_core import cost
+
+    def warned(program):
+        _collect_earlier()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = _run_collected(program)
+        return value, sorted(str(w.message) for w in caught if w.category is RuntimeWarning)
+
+    for _ in range(100):  # as fast runs would teach it (whatever earlier tests taught)
+        cost.learn(quick.key, 1e-7)
+        if cost.cheap(quick.key):
+            break
+    try:
+        assert cost.cheap(quick.key)
+        plain = warned(_some_never_awaited)
+        assert plain == ("w-first", ["coroutine 'quick' was never awaited"] * 2)
+        assert warned(xcs.jit(_some_never_awaited, executor="asyncio")) == plain
+    finally:  # what later tests of ``quick`` expect: a call of unknown, slow cost
+        for _ in range(5):
+            cost.learn(quick.key, 1.0)
+
+
+@xcs.op
+async def risky(name):
+    await asyncio.sleep(0)
+    raise KeyError(name)
+
+
+async def _shout(name):
+    said = await risky(name)
+    return said.upper()
+
+
+async def _kept_exception_and_unawaited_calls(q):
+    spare = [quick(q + m) for m in "ab"]  # never awaited
+    direct = await asyncio.gather(risky(q), return_exceptions=True)
+    wrapped = await asyncio.gather(*(_shout(q + m) for m in "cd"), return_exceptions=True)
+    return [len(spare), *direct, *wrapped]
+
+
+def test_an_exception_the_program_keeps_does_not_delay_never_awaited_warnings():
+    """Differential census seed 70130: an exception returned by ``gather(...,
+    return_exceptions=True)`` held, through frames of xcs in its traceback, the failed
+    call's node and the caller's frame, so the unawaited coroutines in its locals were
+    freed (and warned of) only when the program's result was."""
+    import gc
+    import warnings
+
+    def warned(program):
+        _collect_earlier()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = asyncio.run(program("q"))  # kept while the warnings are counted
+            gc.collect()
+        return [repr(v) for v in value], [
+            str(w.message) for w in caught if w.category is RuntimeWarning]
+
+    plain = warned(_kept_exception_and_unawaited_calls)
+    assert plain == (["2", "KeyError('q')", "KeyError('qc')", "KeyError('qd')"],
+                     ["coroutine 'quick' was never awaited"] * 2)
+    assert warned(xcs.jit(_kept_exception_and_unawaited_calls, executor="asyncio")) == plain
+
+
+_DROPPED_UNDER_W_ERROR = """
+import asyncio, gc
+import xcs_core as xcs
+
+@xcs.op
+async def quick(name):
+    await asyncio.sleep(0)
+    return name
+
+async def program(q):
+    quick(q + "-dropped")  # never awaited
+    return await quick(q)
+
+fn = program if {plain} else xcs.jit(program, executor="asyncio")
+print("returned", asyncio.run(fn("w")))
+gc.collect()
+"""
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "jit"])
+def test_a_never_awaited_warning_made_an_error_reaches_the_default_unraisable_hook(
+        plain, tmp_path):
+    """``-W error`` with the interpreter's own ``sys.unraisablehook``: the warning is
+    printed as an exception ignored, and the call returns (the hook accepts only the
+    interpreter's own arguments: xcs hands the warning over by raising it in a finalizer)."""
+    import subprocess
+
+    script = tmp_path / "dropped.py"  # a file: xcs compiles from source
+    script.write_text(_DROPPED_UNDER_W_ERROR.format(plain=plain))
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(script)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "returned w"
+    assert "Exception ignored in" in done.stderr
+    assert "RuntimeWarning: coroutine 'quick' was never awaited" in done.stderr

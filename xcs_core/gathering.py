@@ -24,6 +24,8 @@ So ``gather(...)`` over ``Pending`` stand-ins only gives a ``Gathering``: an
 from __future__ import annotations
 
 import asyncio
+import os
+import types
 from typing import Any
 
 from xcs_core import values
@@ -154,7 +156,7 @@ async def _settled(gathering: Gathering) -> list[Any]:
                 try:
                     out.append(await awaited(call))
                 except Exception as exc:  # noqa: BLE001 - what gather returns in its place
-                    out.append(exc)
+                    out.append(_without_own_frames(exc))
     except BaseException as exc:  # a cancellation cancels them all (nothing else does)
         for call in calls:
             values._RT.cancel_pending(call.value, exc)
@@ -162,6 +164,25 @@ async def _settled(gathering: Gathering) -> list[Any]:
     if gathering._real is None and not _Future.done(gathering):
         _Future.set_result(gathering, out)
     return out
+
+
+def _without_own_frames(exc: BaseException) -> BaseException:
+    """``exc`` with the frames of xcs (this one, the await's, the loop's) dropped from its
+    traceback, as plain gather returns it: a result the program keeps must not keep them,
+    nor what their locals hold (the calls, their nodes, the caller's frame)."""
+    kept = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_XCS):
+            kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for tb in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    return exc.with_traceback(rebuilt)
+
+
+_XCS = os.path.dirname(os.path.abspath(__file__)) + os.sep  # frames of xcs_core's files
 
 
 def rebound(out: Any, loop: asyncio.AbstractEventLoop) -> Any:

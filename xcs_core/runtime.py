@@ -213,7 +213,9 @@ class Context:
             value = self._call_now(node, reason)
             return Ready(value) if is_async else value
         node, now = self._snapshot(target, fn, args, kwargs, site, key or target)
-        if now:  # with the objects themselves
+        if now and not (is_async and now is _INLINE):  # with the objects themselves
+            # (an awaitable call stays one, however cheap: awaited or not, and when, is
+            # the program's to decide, as for a coroutine)
             node.args, node.kwargs = args, kwargs or NO_KWARGS
             value = self._call_now(node, now)
             return Ready(value) if is_async else value
@@ -383,8 +385,11 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     failed = sched.first_failure()
     if failed is not None or error is not None:
         settle_after_failure(ctx, (args, kwargs))
-    if failed is not None:
-        reraise(at_call_site(failed))  # with its own cause and context
+    raised = None if failed is None else at_call_site(failed)
+    if sched.failures:
+        sched.release_frames()
+    if raised is not None:
+        reraise(raised)  # with its own cause and context
     if error is not None:
         if isinstance(error, TypeError) and "Traced" in str(error):
             explain_escape(error)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import sys
-import types
+import warnings
 from collections.abc import Iterator
 from contextvars import copy_context
 from typing import Any
@@ -225,9 +225,10 @@ _registries: dict[str, dict] = {}
 def _never_awaited(node: Node) -> None:
     """Warn as plain Python does when it collects a coroutine nobody awaited (at the call
     site); a warning turned into an exception (``-W error``) goes to
-    ``sys.unraisablehook``, as there."""
-    import warnings
-
+    ``sys.unraisablehook``, as there.  Not while the interpreter shuts down: imports and
+    the ``warnings`` machinery may be gone."""
+    if sys.is_finalizing():
+        return
     fn = getattr(node.fn, "coroutine_function", node.fn)
     message = f"coroutine {getattr(fn, '__qualname__', node.target)!r} was never awaited"
     filename, lineno = node.site or ("sys", 1)
@@ -241,9 +242,21 @@ def _never_awaited(node: Node) -> None:
         warnings.warn_explicit(message, RuntimeWarning, filename, lineno, module=module,
                                registry=registry)
     except Exception as exc:  # noqa: BLE001 - reported, never raised (as in plain Python)
-        sys.unraisablehook(types.SimpleNamespace(
-            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
-            err_msg=None, object=fn))
+        _Unraisable(exc)  # to ``sys.unraisablehook``, by the interpreter, in its own form
+
+
+class _Unraisable:
+    """Hands ``exc`` to ``sys.unraisablehook`` as the interpreter does for an exception
+    raised where none can propagate (a finalizer): by raising it from ``__del__``."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __del__(self) -> None:
+        exc, self.exc = self.exc, None
+        raise exc
 
 
 def _pendings_in(obj: Any, found: dict[int, Any], seen: set[int]) -> None:

@@ -146,10 +146,20 @@ class Waiting:
             current.state, current.exc = FAILED, exc
             self.unfinished -= 1
             if current is node and owned and not isinstance(exc, Cancelled):
-                self.failures.append(node)
+                self.failures.append(node)  # its call site's frame: for its traceback
+            else:  # not the program's to raise: nothing needs the frame it was made in
+                current.frame = None
             stack.extend(current.dependents)
             current.dependents, current.args, current.kwargs = (), (), NO_KWARGS
             self._tell_waiters_locked(current)
+
+    def release_frames(self) -> None:
+        """The jitted call is over: the failed calls let go of their call sites' frames, so
+        an exception the program keeps (``gather(..., return_exceptions=True)``) keeps
+        neither them nor what their locals hold (coroutines plain Python frees then)."""
+        with self.lock:
+            for node in self.failures:
+                node.frame = None
 
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""

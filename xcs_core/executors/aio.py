@@ -164,6 +164,9 @@ class _Starts:
         except BaseException as exc:  # noqa: BLE001 - the call's failure, its caller's to raise
             self.tasks.pop(token, None)
             self._ended(done, token, None, exc)
+            # the exception's traceback holds this frame: it must not keep the scheduler,
+            # the node (and through it the caller's frame) or the arguments alive
+            coroutine_function = args = kwargs = done = token = exc = None
         else:
             self.tasks.pop(token, None)
             self._ended(done, token, value, None)
