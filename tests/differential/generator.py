@@ -3093,6 +3093,37 @@ def a_gather_ops(g: Gen) -> bool:
     return True
 
 
+def a_gather_future(g: Gen) -> bool:
+    """What ``gather`` returns used as the future it is: asked ``done()``, awaited twice,
+    given a done callback, handed to ``asyncio.wait``, its failure read from it."""
+    v, t = g.new("texts"), g.pick("text")
+    calls = "*(allm($t, model=m) for m in models)"
+    variants = [
+        ("asked done(), awaited twice",
+         f"fut = asyncio.gather({calls})\n"
+         'LOG.append(("gather future", isinstance(fut, asyncio.Future), fut.done()))\n'
+         "$v = list(await fut)\n"
+         'LOG.append(("awaited again", list(await fut) == $v, fut.done()))'),
+        ("done callback",
+         f"fut = asyncio.gather({calls})\nseen = []\n"
+         "fut.add_done_callback(lambda f: seen.append((f is fut, f.done())))\n"
+         "$v = list(await fut)\nawait asyncio.sleep(0)\n"
+         'LOG.append(("callback", seen))'),
+        ("asyncio.wait",
+         f"fut = asyncio.gather({calls})\n"
+         "done, pending = await asyncio.wait([fut])\n"
+         '$v = list(fut.result())\nLOG.append(("waited", fut in done, len(pending)))'),
+        ("its failure read from it",  # one call: which of several fails first is timing
+         "fut = asyncio.gather(arisky($t))\n"
+         "await asyncio.wait([fut])\n"
+         "$v = [type(fut.exception()).__name__ if fut.exception() else "
+         "'none', str(fut.exception() or '')]"),
+    ]
+    name, code = g.rng.choice(variants)
+    g.add(f"gather's future {name}", code, [(v, "texts")], v=v, t=t)
+    return True
+
+
 def a_await_none(g: Gen) -> bool:
     v = g.new("text")
     g.add("is None after await", '$v = await amaybe($t)\nif $v is None:\n    $v = "none"',
@@ -3725,7 +3756,7 @@ ASYNC_TEMPLATES = [
     (a_gather_mixed, 1), (a_timeouts, 1), (a_queue, 1), (a_semaphore, 1),
     (a_task_group_fail, 1), (a_stream_break, 1), (a_later_broad, 1), (a_wait_first, 1),
     (a_run_in_executor, 1), (a_lock, 1), (a_cancel, 1), (a_exit_stack, 1),
-    (a_as_completed_timeout, 1), (a_cancel_op, 1),
+    (a_as_completed_timeout, 1), (a_cancel_op, 1), (a_gather_future, 1),
 ]
 # Templates that expose a known difference of the engine stay out of the default rotation
 # (so the suite stays green) until it is fixed; XCS_DIFF_PENDING=1 puts them in, for a
