@@ -1361,3 +1361,40 @@ def test_a_jitted_coroutine_leaves_no_event_loop_open_when_its_thread_ends():
         assert asyncio.run(main()) == ["a0", "a1", "a2"]
         gc.collect()
     assert [str(w.message) for w in warned if w.category is ResourceWarning] == []
+
+
+@xcs.op
+async def _rejects_now(x):
+    raise ValueError(x)
+
+
+@xcs.op
+async def _missing_now(x):
+    raise KeyError(x)
+
+
+async def _fails_before_its_await_in_an_except_block():
+    try:
+        await _rejects_now("a")
+    except ValueError:
+        call = _missing_now("b")
+        await asyncio.sleep(0.05)  # the call has failed by now, before anyone awaited it
+        return await call
+
+
+def test_an_async_call_that_fails_before_its_await_keeps_the_exception_it_was_made_in():
+    """Census seed 80182 (rare: when the call failed before its await): the failure of an
+    async call nobody has awaited yet is nobody's, but one awaited later becomes the
+    program's, raised from its call site with the exception being handled there as its
+    context; its node must keep that call site until the jitted call is over."""
+    def outcome(program):
+        try:
+            asyncio.run(program())
+        except KeyError as exc:
+            context = exc.__context__
+            return repr(exc), None if context is None else repr(context)
+
+    plain = outcome(_fails_before_its_await_in_an_except_block)
+    assert plain == ("KeyError('b')", "ValueError('a')")
+    assert outcome(xcs.jit(_fails_before_its_await_in_an_except_block,
+                           executor="asyncio")) == plain

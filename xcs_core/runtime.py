@@ -386,8 +386,7 @@ def run(fn: Callable[..., Any], args: tuple, kwargs: dict, executor: Any,
     if failed is not None or error is not None:
         settle_after_failure(ctx, (args, kwargs))
     raised = None if failed is None else at_call_site(failed)
-    if sched.failures:
-        sched.release_frames()
+    sched.release_frames()
     if raised is not None:
         reraise(raised)  # with its own cause and context
     if error is not None:

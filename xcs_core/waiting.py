@@ -146,19 +146,23 @@ class Waiting:
             current.state, current.exc = FAILED, exc
             self.unfinished -= 1
             if current is node and owned and not isinstance(exc, Cancelled):
-                self.failures.append(node)  # its call site's frame: for its traceback
-            else:  # not the program's to raise: nothing needs the frame it was made in
-                current.frame = None
+                self.failures.append(node)
             stack.extend(current.dependents)
             current.dependents, current.args, current.kwargs = (), (), NO_KWARGS
             self._tell_waiters_locked(current)
 
     def release_frames(self) -> None:
-        """The jitted call is over: the failed calls let go of their call sites' frames, so
-        an exception the program keeps (``gather(..., return_exceptions=True)``) keeps
-        neither them nor what their locals hold (coroutines plain Python frees then)."""
+        """The jitted call is over: its failed calls and its async calls let go of their
+        call sites' frames (kept until now: one awaited later becomes the program's to
+        raise, from its call site), so an exception the program keeps (``gather(...,
+        return_exceptions=True)``) keeps neither them nor what their locals hold
+        (coroutines plain Python frees then)."""
+        if not self.failures and not self._deferred:
+            return
         with self.lock:
             for node in self.failures:
+                node.frame = None
+            for node in self._deferred:
                 node.frame = None
 
     def first_failure(self) -> Node | None:
