@@ -359,19 +359,28 @@ def _run_collected(program):
     return value
 
 
-def test_async_calls_never_awaited_warn_as_plain_pythons_coroutines_do():
+def _warned(program, arg="w", shown=lambda value: value):
+    """What ``asyncio.run(program(arg))`` returned (``shown`` of it, while it is still held),
+    or the repr of what it raised, and the ``RuntimeWarning`` messages given meanwhile
+    (sorted), what earlier tests left collected first."""
+    import gc
     import warnings
 
-    def warned(program):
-        _collect_earlier()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = _run_collected(program)
-        return value, sorted(str(w.message) for w in caught if w.category is RuntimeWarning)
+    _collect_earlier()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = shown(asyncio.run(program(arg)))
+        except Exception as exc:  # noqa: BLE001 - compared with plain Python's
+            value = repr(exc)
+        gc.collect()  # plain Python warns when the coroutines are collected
+    return value, sorted(str(w.message) for w in caught if w.category is RuntimeWarning)
 
-    plain = warned(_some_never_awaited)
+
+def test_async_calls_never_awaited_warn_as_plain_pythons_coroutines_do():
+    plain = _warned(_some_never_awaited)
     assert plain == ("w-first", ["coroutine 'quick' was never awaited"] * 2)
-    assert warned(xcs.jit(_some_never_awaited, executor="asyncio")) == plain
+    assert _warned(xcs.jit(_some_never_awaited, executor="asyncio")) == plain
 
 
 def test_a_never_awaited_warning_made_an_error_is_unraisable_as_in_plain_python(monkeypatch):
@@ -404,19 +413,10 @@ async def _finished_before_return(q):
 def test_an_unawaited_call_that_ended_before_the_function_returned_still_warns():
     """Plain Python warns for every coroutine collected unawaited; the jitted call warns
     for each ``Pending`` collected unawaited, whether or not its call had ended."""
-    import warnings
-
-    def warned(program):
-        _collect_earlier()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = _run_collected(program)
-        return value, [str(w.message) for w in caught if w.category is RuntimeWarning]
-
-    plain = warned(_finished_before_return)
+    plain = _warned(_finished_before_return)
     assert plain == ("w-first", ["coroutine 'quick' was never awaited"])
-    assert warned(xcs.jit(_finished_before_return, executor="asyncio")) == plain
-    assert warned(xcs.jit(_finished_before_return, executor="threads")) == plain
+    assert _warned(xcs.jit(_finished_before_return, executor="asyncio")) == plain
+    assert _warned(xcs.jit(_finished_before_return, executor="threads")) == plain
 
 
 @xcs.op
@@ -469,40 +469,17 @@ async def _unawaited_after_a_failure(q):
 
 
 def test_calls_plain_python_never_made_give_no_never_awaited_warning():
-    import gc
-    import warnings
-
-    def warned(program):
-        _collect_earlier()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                asyncio.run(program("q"))
-            except LookupError as exc:
-                error = repr(exc)
-            gc.collect()
-        return error, [str(w.message) for w in caught if w.category is RuntimeWarning]
-
-    plain = warned(_unawaited_after_a_failure)
+    plain = _warned(_unawaited_after_a_failure, "q")
     assert plain == ("LookupError(\"no entry for 'q'\")", [])
-    assert warned(xcs.jit(_unawaited_after_a_failure, executor="asyncio")) == plain
-    assert warned(xcs.jit(_unawaited_after_a_failure, executor="threads")) == plain
+    assert _warned(xcs.jit(_unawaited_after_a_failure, executor="asyncio"), "q") == plain
+    assert _warned(xcs.jit(_unawaited_after_a_failure, executor="threads"), "q") == plain
 
 
 def test_an_async_call_known_to_be_cheap_is_still_an_awaitable_never_awaited_warns():
     """The cost model may learn that an op's calls take microseconds; an async one still
     gives an awaitable (not a value computed inline), so one never awaited is warned of
     and cancelled as plain Python's coroutine never runs."""
-    import warnings
-
     from xcs_core import cost
-
-    def warned(program):
-        _collect_earlier()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = _run_collected(program)
-        return value, sorted(str(w.message) for w in caught if w.category is RuntimeWarning)
 
     for _ in range(100):  # as fast runs would teach it (whatever earlier tests taught)
         cost.learn(quick.key, 1e-7)
@@ -510,9 +487,9 @@ def test_an_async_call_known_to_be_cheap_is_still_an_awaitable_never_awaited_war
             break
     try:
         assert cost.cheap(quick.key)
-        plain = warned(_some_never_awaited)
+        plain = _warned(_some_never_awaited)
         assert plain == ("w-first", ["coroutine 'quick' was never awaited"] * 2)
-        assert warned(xcs.jit(_some_never_awaited, executor="asyncio")) == plain
+        assert _warned(xcs.jit(_some_never_awaited, executor="asyncio")) == plain
     finally:  # what later tests of ``quick`` expect: a call of unknown, slow cost
         for _ in range(5):
             cost.learn(quick.key, 1.0)
@@ -541,17 +518,8 @@ def test_an_exception_the_program_keeps_does_not_delay_never_awaited_warnings():
     return_exceptions=True)`` held, through frames of xcs in its traceback, the failed
     call's node and the caller's frame, so the unawaited coroutines in its locals were
     freed (and warned of) only when the program's result was."""
-    import gc
-    import warnings
-
-    def warned(program):
-        _collect_earlier()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = asyncio.run(program("q"))  # kept while the warnings are counted
-            gc.collect()
-        return [repr(v) for v in value], [
-            str(w.message) for w in caught if w.category is RuntimeWarning]
+    def warned(program):  # the result is held while the warnings are counted
+        return _warned(program, "q", shown=lambda value: [repr(v) for v in value])
 
     plain = warned(_kept_exception_and_unawaited_calls)
     assert plain == (["2", "KeyError('q')", "KeyError('qc')", "KeyError('qd')"],

@@ -289,7 +289,7 @@ def _after_first_failure(coroutine: Any) -> bool:
     if type(coroutine) is not values_module.Pending:
         return False
     node = coroutine.value._xcs_node
-    return node.sched is not None and node.seq > node.sched.failed_seq
+    return node.sched is not None and node.sched.never_reached(node)
 
 
 def jit(fn: Any = None, *, executor: str | None = None, max_workers: int | None = None,

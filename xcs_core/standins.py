@@ -171,7 +171,7 @@ class _Runtime:
             return
         if not sched.over:
             sched.abandoned.append(node)
-        elif node.seq < sched.failed_seq:  # else plain Python, stopped before, never made it
+        elif not sched.never_reached(node):
             _never_awaited(node)
 
     def cancel_unawaited(self, sched: Any, calls: list[tuple[Node, Any]], kept: Any) -> None:
@@ -205,7 +205,7 @@ class _Runtime:
         abandoned = sched.abandoned
         while abandoned:
             node = abandoned.popleft()
-            if node.seq < sched.failed_seq:
+            if not sched.never_reached(node):
                 _never_awaited(node)
 
     def iterate(self, proxy: Traced) -> Iterator[Any]:

@@ -165,6 +165,11 @@ class Waiting:
             for node in self._deferred:
                 node.frame = None
 
+    def never_reached(self, node: Node) -> bool:
+        """Did plain Python, stopped by a failure earlier in program order, never make the
+        call ``node``?  (Its coroutine, its task, its warnings are then not the program's.)"""
+        return node.seq > self.failed_seq
+
     def first_failure(self) -> Node | None:
         """The failed node earliest in program order (cancelled nodes excluded)."""
         if not self.failures:
