@@ -74,6 +74,18 @@ def test_generation_is_deterministic_and_covers_every_template():
     assert len(seen) > 60  # template variants seen in plain random generation
 
 
+def test_an_unknown_template_is_an_error_not_a_census_of_nothing(capsys):
+    """``--only`` with a name no template has would force nothing into the programs."""
+    from tests.differential.__main__ import main
+
+    with pytest.raises(ValueError, match="no such template"):
+        generate(1, only="a_no_such_template")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--programs", "1", "--only", "a_no_such_template"])
+    assert stopped.value.code == 2
+    assert "--only 'a_no_such_template': no such template" in capsys.readouterr().err
+
+
 def test_canon_tells_types_apart_deeply():
     c = harness.canon
     assert c([1]) != c([True]) != c([1.0])

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from tests.differential.generator import generate
+from tests.differential.generator import KNOWN_TEMPLATES, generate
 from tests.differential.shrink import shrink
 from tests.differential.worker import Runner
 
@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="tolerate what the test tolerates after an uncaught failure "
                          "(default: report it, under its own cause)")
     args = ap.parse_args(argv)
+    if args.only is not None and args.only not in KNOWN_TEMPLATES:
+        ap.error(f"--only {args.only!r}: no such template (a census of it would test "
+                 f"nothing); choose one of: {', '.join(KNOWN_TEMPLATES)}")
     if os.path.abspath(args.python) != sys.executable and not os.environ.get(_DELEGATED):
         # the generator writes what its own Python parses (``except*`` on 3.11+), so the
         # census runs under the Python it checks

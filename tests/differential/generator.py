@@ -3767,6 +3767,9 @@ if os.environ.get("XCS_DIFF_PENDING", "") not in ("", "0"):
     SYNC_TEMPLATES = SYNC_TEMPLATES + PENDING_TEMPLATES
     ASYNC_TEMPLATES = ASYNC_TEMPLATES + ASYNC_PENDING_TEMPLATES
 TEMPLATE_NAMES = sorted(t.__name__ for t, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES)
+#: every name ``generate(only=...)`` accepts (the pending templates too)
+KNOWN_TEMPLATES = sorted(t.__name__ for t, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES
+                         + PENDING_TEMPLATES + ASYNC_PENDING_TEMPLATES)
 
 
 def program_args(rng: random.Random) -> dict:
@@ -3790,6 +3793,9 @@ def generate(seed: int, is_async: bool | None = None, only: str | None = None) -
     forced = [f for f, _ in SYNC_TEMPLATES + ASYNC_TEMPLATES + PENDING_TEMPLATES
               + ASYNC_PENDING_TEMPLATES
               if f.__name__ == only]
+    if only is not None and not forced:  # a census of it would test nothing
+        raise ValueError(f"generate(only={only!r}): no such template; "
+                         f"one of {', '.join(KNOWN_TEMPLATES)}")
     attempts = 0
     while len(g.stmts) < size and attempts < 100:
         attempts += 1
