@@ -11,10 +11,11 @@ cancelled, given to ``asyncio.wait``, or dropped without a warning.
 So ``gather(...)`` over ``Pending`` stand-ins only gives a ``Gathering``: an
 ``asyncio.Future`` of the running loop, made without a task per call.
 
-* Compiled code's ``await`` of it (``compiled_await``) awaits each call as compiled
-  code awaits one (``_gathered``), then sets the list of values as the future's
-  result: a second ``await``, ``done()`` and ``result()`` then see it as plain
-  Python's do.
+* Compiled code's ``await`` of it (``compiled_await``) does not wait where an ``await``
+  of each call would not (outside ``try``/``with``): the calls are owned from there and
+  their values (or stand-ins) are set as the future's result, so a second ``await``,
+  ``done()`` and ``result()`` see it as plain Python's do.  Where it must wait, it
+  awaits the real gather (below); with ``return_exceptions=True``, each call in turn.
 * Anything else that looks at it first (a method of the future, an ``await`` from
   code xcs did not compile: ``wait_for``, ``shield``, a task) makes the real
   ``asyncio.gather`` over the stand-ins (a task of each waits for its call exactly),
@@ -131,13 +132,13 @@ def compiled_await(gathering: Gathering) -> Any:
     if gathering._return_exceptions:
         return _settled(gathering)
     ctx = STATE.ctx  # this thread's trace
-    if ctx is None or guarded():
-        return gathering._plain()
     proxies = [call.value for call in calls]
     sched = proxies[0]._xcs_node.sched
+    if ctx is None or sched is None or guarded():
+        return gathering._plain()
     for proxy in proxies:
         node = proxy._xcs_node
-        if node.owner is not ctx or node.sched is not sched or sched is None:
+        if node.owner is not ctx or node.sched is not sched:
             return gathering._plain()
     sched.own_all([proxy._xcs_node for proxy in proxies], ctx.count - 0.5)
     await_value = values._RT.await_value

@@ -217,7 +217,7 @@ class _Runtime:
         return iter(value)
 
 
-#: "never awaited" warnings already shown, per file (``never_awaited``: as a module's
+#: "never awaited" warnings already shown, per file (``_never_awaited``: as a module's
 #: ``__warningregistry__``, so the default filter shows each place once)
 _registries: dict[str, dict] = {}
 
